@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+
+from zsbench.data.class_splits import ClassSplit, load_class_split
+from zsbench.data.protocol import DataSplits, apply_protocol, check_no_leakage
+from zsbench.data.synthetic.lexicon import ATTRIBUTES, PATTERNS, RECIPES
+from zsbench.data.synthetic.world import SyntheticWorld
+from zsbench.errors import ClassSplitError, LeakageError, UnknownNameError
+
+PAPER_UNSEEN = {"Edema", "Pneumonia", "Emphysema", "Fibrosis"}
+
+
+@pytest.fixture(scope="module")
+def world():
+    return SyntheticWorld(n_images=400, image_size=48, seed=3)
+
+
+def test_world_is_deterministic_and_lazy(world):
+    other = SyntheticWorld(n_images=400, image_size=48, seed=3)
+    t1, t2 = world.table(), other.table()
+    assert (t1.ids == t2.ids).all() and np.array_equal(t1.labels, t2.labels)
+    ids = t1.ids[[5, 17, 300]]
+    a = world.load_images(ids)
+    b = other.load_images(ids[::-1])[::-1]  # order of generation does not matter
+    assert a.shape == (3, 1, 48, 48) and a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    assert not np.array_equal(world.render(5), SyntheticWorld(400, 48, seed=4).render(5))
+
+
+def test_world_labels_and_patients(world):
+    t = world.table()
+    counts = t.labels.sum(axis=1)
+    assert counts.min() >= 0 and counts.max() <= 4
+    assert (counts == 0).any() and (counts >= 2).any()
+    _, per_patient = np.unique(t.patients, return_counts=True)
+    assert per_patient.max() > 1  # several images per patient
+    assert set(np.unique(t.part)) == {"train", "val", "test"}
+    assert t.class_names == [r.name for r in RECIPES] and len(t.class_names) == 14
+
+
+def test_findings_change_the_pixels(world):
+    # an image with a finding differs from the same anatomy without it
+    from zsbench.data.synthetic.render import Anatomy, render_image
+
+    anatomy = Anatomy.sample(np.random.default_rng(0))
+    healthy = render_image(anatomy, [], 64, np.random.default_rng(1)).astype(float)
+    for recipe in RECIPES:
+        sick = render_image(anatomy, [recipe.name], 64, np.random.default_rng(1)).astype(float)
+        assert np.abs(sick - healthy).mean() > 0.5, recipe.name
+
+
+def test_unseen_classes_are_built_from_seen_patterns():
+    split = load_class_split("synthetic-paper")
+    by_name = {r.name: r for r in RECIPES}
+    seen_patterns = {a for n in split.seen for a in by_name[n].attributes if a in PATTERNS}
+    for name in split.unseen:
+        patterns = {a for a in by_name[name].attributes if a in PATTERNS} - {"hyperinflation"}
+        assert patterns <= seen_patterns, name
+    assert all(a in ATTRIBUTES for r in RECIPES for a in r.attributes)
+
+
+def test_paper_split_file():
+    split = load_class_split("synthetic-paper")
+    assert set(split.unseen) == PAPER_UNSEEN and len(split.seen) == 10
+    assert split.generator["kind"] == "manual"
+
+
+def test_class_split_errors(tmp_path, world):
+    names = world.table().class_names
+    with pytest.raises(ClassSplitError, match="both seen and unseen"):
+        ClassSplit("x", ("Edema", "Mass"), ("Edema",)).validate(names)
+    with pytest.raises(ClassSplitError, match="did you mean 'Edema'"):
+        ClassSplit("x", ("Mass",), ("Edemma",)).validate(names)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seen: [Mass\nunseen: ]")
+    with pytest.raises(ClassSplitError, match="line"):
+        load_class_split(str(bad))
+    with pytest.raises(UnknownNameError, match="did you mean 'synthetic-paper'"):
+        load_class_split("synthetic-papr")
+
+
+def test_protocol_filters_and_guards(world):
+    t = world.table()
+    splits = apply_protocol(t, load_class_split("synthetic-paper"))
+    for part in (splits.train, splits.val):
+        assert not (part.labels[:, splits.unseen] > 0).any()
+    for part in (splits.train, splits.val, splits.test):
+        assert (part.labels.sum(axis=1) > 0).all()  # "No Finding" dropped everywhere
+    assert (splits.test.labels[:, splits.unseen] > 0).any()  # test keeps unseen images
+    parts = [set(p.patients) for p in (splits.train, splits.val, splits.test)]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+
+
+def test_leakage_guard_fails_on_crafted_leaky_splits(world):
+    t = world.table()
+    splits = apply_protocol(t, load_class_split("synthetic-paper"))
+    # same patient in train and test
+    leaky_test = splits.test.select(np.ones(len(splits.test), dtype=bool))
+    leaky_test.patients = leaky_test.patients.copy()
+    leaky_test.patients[0] = splits.train.patients[0]
+    with pytest.raises(LeakageError, match="patient-disjoint"):
+        check_no_leakage(DataSplits(splits.train, splits.val, leaky_test, splits.seen, splits.unseen))
+    # an unseen positive in train
+    leaky_train = splits.train.select(np.ones(len(splits.train), dtype=bool))
+    leaky_train.labels = leaky_train.labels.copy()
+    leaky_train.labels[0, splits.unseen[0]] = 1
+    with pytest.raises(LeakageError, match="unseen label"):
+        check_no_leakage(DataSplits(leaky_train, splits.val, splits.test, splits.seen, splits.unseen))

@@ -1,0 +1,45 @@
+"""Installs the example plugin package for real and runs zsbench with its backbone."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY_RUN
+
+PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "zsbench-example-backbone"
+
+
+@pytest.fixture(scope="module")
+def plugin_env(tmp_path_factory):
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(target), str(PLUGIN)],
+        check=True,
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(target), env.get("PYTHONPATH", "")])
+    return env
+
+
+def test_plugin_is_listed_with_its_distribution(plugin_env):
+    out = subprocess.run([sys.executable, "-m", "zsbench", "list", "backbones"],
+                         capture_output=True, text=True, env=plugin_env, check=True).stdout
+    line = next(line for line in out.splitlines() if "mini-resnet" in line)
+    assert "zsbench-example-backbone" in line and "0.1.0" in line
+
+
+def test_run_with_plugin_backbone(plugin_env, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "zsbench", "run", *TINY_RUN, "--backbone", "mini-resnet",
+         "--out", str(tmp_path), "--json"],
+        capture_output=True, text=True, env=plugin_env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["config"]["backbone"] == "mini-resnet"
+    assert 0.0 <= result["metrics"]["auroc_seen"] <= 1.0

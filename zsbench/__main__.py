@@ -1,0 +1,3 @@
+from zsbench.cli.main import main
+
+main()

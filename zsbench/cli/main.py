@@ -1,0 +1,64 @@
+"""The ``zsbench`` command. The only place in zsbench that prints."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from zsbench import __version__
+from zsbench.errors import ZsbenchError
+
+
+class ZsbenchGroup(click.Group):
+    """Turns zsbench's typed errors into one line and an exit code; --debug keeps the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ZsbenchError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            click.echo(f"zsbench: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("zsbench: interrupted; files already written are complete", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=ZsbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zsbench")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Multi-label generalized zero-shot learning benchmarks for chest X-rays."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    # Model hubs are unreachable by design: never let a library try to download at run time.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def _register_commands() -> None:
+    # one module per command group keeps each small
+    from zsbench.cli.list_cmd import list_command
+    from zsbench.cli.run_cmd import run_command
+
+    cli.add_command(run_command)
+    cli.add_command(list_command)
+
+
+_register_commands()
+
+
+def main() -> None:
+    cli(prog_name="zsbench")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""``zsbench run``: train and evaluate one configuration."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import yaml
+
+from zsbench.config import RunConfig
+from zsbench.errors import UsageError
+
+_DEFAULTS = RunConfig()
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--method-option expects KEY=VALUE (got {pair!r})")
+        options[key] = yaml.safe_load(value)
+    return options
+
+
+@click.command("run")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="YAML file of options; flags override it.")
+@click.option("--dataset", help=f"Dataset name [default: {_DEFAULTS.dataset}].")
+@click.option("--split", help=f"Class split name or YAML path [default: {_DEFAULTS.split}].")
+@click.option("--method", help=f"Method name [default: {_DEFAULTS.method}].")
+@click.option("--backbone", help=f"Backbone, e.g. tiny-cnn or timm:resnet18 [default: {_DEFAULTS.backbone}].")
+@click.option("--text-encoder", help=f"Text encoder [default: {_DEFAULTS.text_encoder}].")
+@click.option("--class-text", help=f"name or description [default: {_DEFAULTS.class_text}].")
+@click.option("--seed", type=int, help=f"Seed for model init, shuffling and augmentation [default: {_DEFAULTS.seed}].")
+@click.option("--data-seed", type=int, help=f"Seed of the synthetic world [default: {_DEFAULTS.data_seed}].")
+@click.option("--epochs", type=int, help=f"Training epochs [default: {_DEFAULTS.epochs}].")
+@click.option("--batch-size", type=int, help=f"[default: {_DEFAULTS.batch_size}]")
+@click.option("--lr", type=float, help=f"Adam learning rate [default: {_DEFAULTS.lr}].")
+@click.option("--image-size", type=int, help="Image side in pixels [default: the dataset's].")
+@click.option("--n-images", type=int, help="Synthetic world size [default: 6000].")
+@click.option("--no-augment", is_flag=True, default=None, help="Turn off random translation.")
+@click.option(
+    "--method-option", "method_options", multiple=True, metavar="KEY=VALUE",
+    help="Method setting, e.g. margin=0.2 (repeatable).",
+)
+@click.option("--k", "ks", type=int, multiple=True, help="k for p/r/f1@k (repeatable) [default: 2 and 3].")
+@click.option("--device", help="auto, cpu or cuda [default: auto].")
+@click.option("--out", help=f"Folder for run directories [default: {_DEFAULTS.out}].")
+@click.option("--json", "as_json", is_flag=True, help="Print result.json to stdout and nothing else there.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def run_command(config_file: str | None, method_options: tuple[str, ...], ks: tuple[int, ...],
+                no_augment: bool | None, as_json: bool, quiet: bool, **flags: Any) -> None:
+    """Train a method on the seen classes and evaluate on seen + unseen classes."""
+    from zsbench.cli.output import metrics_tables, progress_reporter, stderr, stdout
+    from zsbench.results import to_json
+    from zsbench.runner import run
+
+    base = RunConfig.from_yaml(config_file).to_dict() if config_file else RunConfig().to_dict()
+    base.update({k: v for k, v in flags.items() if v is not None})
+    if method_options:
+        base["method_options"] = {**base["method_options"], **_parse_options(method_options)}
+    if ks:
+        base["ks"] = list(ks)
+    if no_augment:
+        base["augment"] = False
+    config = RunConfig.from_dict(base)
+
+    with progress_reporter(quiet=quiet) as report:
+        outcome = run(config, progress=report)
+    if as_json:
+        sys.stdout.write(to_json(outcome.result))
+        return
+    for table in metrics_tables(outcome.result):
+        stdout.print(table)
+    stderr.print(f"results: {outcome.run_dir / 'result.json'}  scores: {outcome.run_dir / 'scores.npz'}")

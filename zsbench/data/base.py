@@ -1,0 +1,70 @@
+"""What every dataset source provides: a metadata table without pixels, and pixels on request."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+ProgressFn = Callable[[int, int], None]  # (done, total)
+
+PARTS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """A class as text encoders see it: its name, its descriptions, optional attribute vector."""
+
+    name: str
+    descriptions: tuple[str, ...] = ()
+    attributes: tuple[float, ...] | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name.replace("_", " ")
+
+
+@dataclass
+class ImageTable:
+    """All images of a dataset: ids, patients, labels (n x C, 1/0, NaN = unknown), image-split part."""
+
+    ids: np.ndarray  # str, shape (n,)
+    patients: np.ndarray  # str, shape (n,)
+    labels: np.ndarray  # float32, shape (n, C)
+    part: np.ndarray  # str in PARTS, shape (n,)
+    class_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def select(self, mask: np.ndarray) -> ImageTable:
+        return ImageTable(
+            self.ids[mask], self.patients[mask], self.labels[mask], self.part[mask], self.class_names
+        )
+
+
+class DatasetSource(ABC):
+    """A dataset: metadata from :meth:`table`, pixels from :meth:`load_images`.
+
+    ``table`` must not touch pixels, so protocols and guards can be checked on metadata alone.
+    """
+
+    name: str
+
+    @abstractmethod
+    def classes(self) -> list[ClassInfo]:
+        """Every class of the dataset, in label-column order."""
+
+    @abstractmethod
+    def table(self) -> ImageTable:
+        """Every image with its labels, patient and image-split part."""
+
+    @abstractmethod
+    def load_images(self, ids: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        """Pixels of the given images as uint8, shape (n, 1, H, W)."""
+
+    def describe(self) -> dict[str, object]:
+        """Provenance recorded in result.json (generator settings, file paths, versions)."""
+        return {"name": self.name}

@@ -1,0 +1,231 @@
+"""Draws synthetic frontal chest X-rays: anatomy per patient, lesions per finding.
+
+Coordinates are normalised to [0, 1] (x to the image's right, y down), so any image size works.
+Brightness follows radiographic convention: dense tissue is bright, air is dark.
+Everything random comes from the ``numpy.random.Generator`` handed in, so an image is a pure
+function of its seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from zsbench.data.synthetic.lexicon import RECIPES_BY_NAME, Lesion
+
+
+@dataclass(frozen=True)
+class Anatomy:
+    """Per-patient geometry; each image of the patient jitters it slightly."""
+
+    lung_dx: float  # half distance between the lung centres
+    lung_cy: float
+    lung_a: float  # lung semi-axes
+    lung_b: float
+    heart_cx: float
+    heart_cy: float
+    heart_a: float
+    heart_b: float
+    rib_spacing: float
+    rib_phase: float
+    tissue: float  # soft-tissue brightness
+    lung_level: float  # aerated lung brightness
+
+    @staticmethod
+    def sample(rng: np.random.Generator) -> Anatomy:
+        return Anatomy(
+            lung_dx=rng.uniform(0.17, 0.21),
+            lung_cy=rng.uniform(0.43, 0.48),
+            lung_a=rng.uniform(0.13, 0.16),
+            lung_b=rng.uniform(0.27, 0.31),
+            heart_cx=rng.uniform(0.53, 0.56),
+            heart_cy=rng.uniform(0.62, 0.66),
+            heart_a=rng.uniform(0.11, 0.13),
+            heart_b=rng.uniform(0.09, 0.11),
+            rib_spacing=rng.uniform(0.075, 0.095),
+            rib_phase=rng.uniform(0.0, 1.0),
+            tissue=rng.uniform(0.42, 0.52),
+            lung_level=rng.uniform(0.14, 0.22),
+        )
+
+
+@lru_cache(maxsize=8)
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    coords = (np.arange(size, dtype=np.float32) + 0.5) / size
+    yy, xx = np.meshgrid(coords, coords, indexing="ij")
+    return yy, xx
+
+
+def _ellipse(yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, b: float, a: float) -> np.ndarray:
+    """Squared normalised radius: < 1 inside the ellipse."""
+    return ((yy - cy) / b) ** 2 + ((xx - cx) / a) ** 2
+
+
+def _soft(r2: np.ndarray, edge: float = 0.15) -> np.ndarray:
+    """1 inside, 0 outside, a smooth rim of relative width ``edge``."""
+    return np.clip((1.0 - r2) / edge, 0.0, 1.0)
+
+
+class _Canvas:
+    def __init__(self, size: int, anatomy: Anatomy, rng: np.random.Generator) -> None:
+        self.size = size
+        self.rng = rng
+        self.yy, self.xx = _grid(size)
+        jitter = rng.normal(0.0, 0.008, size=2)
+        self.shift_y, self.shift_x = float(jitter[0]), float(jitter[1])
+        self.a = anatomy
+        self.heart_scale = (1.0, 1.0)
+        self.lung_stretch = 1.0
+
+    def lung_centre(self, side: int) -> tuple[float, float]:
+        """Centre of the lung on image-left (side 0) or image-right (side 1)."""
+        cx = 0.5 + (self.a.lung_dx if side else -self.a.lung_dx) + self.shift_x
+        return self.a.lung_cy + self.shift_y + 0.2 * (self.lung_stretch - 1.0), cx
+
+    def lung_mask(self, side: int) -> np.ndarray:
+        cy, cx = self.lung_centre(side)
+        return _soft(_ellipse(self.yy, self.xx, cy, cx, self.a.lung_b * self.lung_stretch, self.a.lung_a))
+
+    def point_in_lung(self, side: int, zone: str, radial: str) -> tuple[float, float]:
+        """A random point inside one lung, restricted by zone (upper/lower) and radial position."""
+        cy, cx = self.lung_centre(side)
+        b, a = self.a.lung_b * self.lung_stretch, self.a.lung_a
+        lo, hi = {"upper": (-0.75, -0.25), "lower": (0.2, 0.65)}.get(zone, (-0.6, 0.55))
+        dy = self.rng.uniform(lo, hi)
+        half_width = np.sqrt(max(1.0 - dy * dy, 0.05)) * 0.85
+        outward = 1.0 if side else -1.0  # lateral is away from the midline
+        if radial == "peripheral":
+            dx = outward * self.rng.uniform(0.55, 0.85) * half_width
+        elif radial == "central":
+            dx = -outward * self.rng.uniform(0.2, 0.6) * half_width
+        else:
+            dx = self.rng.uniform(-0.7, 0.7) * half_width
+        return cy + dy * b, cx + dx * a
+
+    def sides(self, lesion: Lesion) -> list[int]:
+        return [0, 1] if lesion.side == "both" else [int(self.rng.integers(0, 2))]
+
+
+def _draw_lesion(c: _Canvas, lesion: Lesion, img: np.ndarray, lungs: np.ndarray) -> np.ndarray:
+    rng, yy, xx = c.rng, c.yy, c.xx
+    dense = lesion.density == "dense"
+    for side in c.sides(lesion):
+        lung = c.lung_mask(side)
+        if lesion.pattern == "round":
+            if lesion.radial == "central":  # behind the heart, at the base
+                cy = c.a.heart_cy + c.shift_y + rng.uniform(0.0, 0.04)
+                cx = 0.5 + c.shift_x + rng.uniform(-0.03, 0.03)
+            else:
+                cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
+            r = rng.uniform(0.065, 0.09) if lesion.size == "large" else rng.uniform(0.022, 0.032)
+            img += (0.32 if dense else 0.18) * _soft(_ellipse(yy, xx, cy, cx, r, r * rng.uniform(0.85, 1.15)), 0.4)
+        elif lesion.pattern == "patchy":
+            cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
+            spread = 0.07 if lesion.size == "large" else 0.05
+            for _ in range(int(rng.integers(7, 12))):
+                by, bx = cy + rng.normal(0, spread * 0.6), cx + rng.normal(0, spread * 0.5)
+                r = rng.uniform(0.015, 0.03)
+                img += (0.22 if dense else 0.12) * _soft(_ellipse(yy, xx, by, bx, r, r), 0.6) * lung
+        elif lesion.pattern == "hazy":
+            cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
+            sigma = rng.uniform(0.08, 0.11)
+            haze = np.exp(-_ellipse(yy, xx, cy, cx, sigma * 1.3, sigma))
+            img += (0.2 if dense else 0.13) * haze * lung
+        elif lesion.pattern == "reticular":
+            cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
+            net = np.zeros_like(img)
+            width = 0.006 if not dense else 0.008
+            for _ in range(int(rng.integers(14, 22))):
+                py, px = cy + rng.normal(0, 0.06), cx + rng.normal(0, 0.045)
+                theta = rng.uniform(0, np.pi)
+                length = rng.uniform(0.03, 0.07)
+                dy, dx = np.sin(theta), np.cos(theta)
+                t = np.clip((yy - py) * dy + (xx - px) * dx, -length / 2, length / 2)
+                dist2 = (yy - py - t * dy) ** 2 + (xx - px - t * dx) ** 2
+                net = np.maximum(net, np.exp(-dist2 / (2 * width * width)))
+            img += (0.22 if dense else 0.15) * net * lung
+        elif lesion.pattern == "band":
+            cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
+            if lesion.radial == "peripheral":  # along the lateral chest wall
+                lcy, lcx = c.lung_centre(side)
+                r2 = _ellipse(yy, xx, lcy, lcx, c.a.lung_b * c.lung_stretch, c.a.lung_a)
+                rim = np.clip(1.0 - np.abs(r2 - 0.72) / 0.2, 0.0, 1.0)
+                window = np.exp(-((yy - cy) ** 2) / (2 * 0.09**2))
+                lateral = (xx > lcx) if side else (xx < lcx)
+                img += 0.35 * rim * window * lateral * lung
+            else:
+                theta = rng.uniform(-0.35, 0.35)
+                dy, dx = np.sin(theta), np.cos(theta)
+                along = (yy - cy) * dy + (xx - cx) * dx
+                across = (yy - cy) * dx - (xx - cx) * dy
+                shape = _soft((along / 0.08) ** 2 + (across / 0.011) ** 2, 0.5)
+                img += (0.3 if dense else 0.18) * shape * lung
+        elif lesion.pattern == "fluid_level":
+            lcy, _ = c.lung_centre(side)
+            level = lcy + c.a.lung_b * c.lung_stretch * rng.uniform(0.2, 0.45)
+            below = np.clip((yy - level) / 0.01, 0.0, 1.0)
+            img += 0.4 * below * np.clip(lung * 1.5, 0, 1)
+        elif lesion.pattern == "lucent":
+            cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
+            if lesion.radial == "peripheral":
+                lcy, lcx = c.lung_centre(side)
+                r2 = _ellipse(yy, xx, lcy, lcx, c.a.lung_b * c.lung_stretch, c.a.lung_a)
+                rim = np.clip((r2 - 0.5) / 0.08, 0.0, 1.0) * lung
+                window = np.exp(-((yy - cy) ** 2) / (2 * 0.1**2))
+                dark = rim * window
+                pleural_line = np.clip(1.0 - np.abs(r2 - 0.5) / 0.05, 0.0, 1.0) * window * lung
+                img = img + 0.15 * pleural_line
+            else:
+                dark = np.exp(-_ellipse(yy, xx, cy, cx, 0.12, 0.1)) * lung
+            img = img * (1.0 - 0.9 * dark) + 0.02 * dark
+        # enlarged_silhouette and hyperinflation change the anatomy; see render_image.
+    return img
+
+
+def render_image(
+    anatomy: Anatomy, findings: list[str], size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """One image as uint8 (size x size) showing the given class names."""
+    c = _Canvas(size, anatomy, rng)
+    lesions = [lesion for name in findings for lesion in RECIPES_BY_NAME[name].lesions]
+    patterns = {lesion.pattern for lesion in lesions}
+    if "hyperinflation" in patterns:
+        c.lung_stretch = 1.12
+    if "enlarged_silhouette" in patterns:
+        c.heart_scale = (rng.uniform(1.4, 1.6), rng.uniform(1.25, 1.4))
+    yy, xx = c.yy, c.xx
+    a = anatomy
+
+    body = _soft(_ellipse(yy, xx, 0.55 + c.shift_y, 0.5 + c.shift_x, 0.62, 0.44), 0.08)
+    img = 0.04 + (a.tissue - 0.04) * body
+    lungs = np.maximum(c.lung_mask(0), c.lung_mask(1))
+    # ribs: curved bright bands across the lung fields
+    curve = 0.06 * ((xx - 0.5 - c.shift_x) / 0.25) ** 2
+    ribs = 0.5 + 0.5 * np.cos(2 * np.pi * ((yy - curve) / a.rib_spacing + a.rib_phase))
+    markings = 0.04 * rng.standard_normal(img.shape).astype(np.float32)
+    lung_tone = a.lung_level + 0.07 * ribs**3 + markings * 0.5
+    img = img * (1 - lungs) + lung_tone * lungs
+    # heart and mediastinum over the lungs
+    hs_a, hs_b = c.heart_scale
+    heart = _soft(
+        _ellipse(yy, xx, a.heart_cy + c.shift_y, a.heart_cx + c.shift_x, a.heart_b * hs_b, a.heart_a * hs_a),
+        0.2,
+    )
+    mediastinum = _soft(_ellipse(yy, xx, 0.4 + c.shift_y, 0.5 + c.shift_x, 0.3, 0.05), 0.3)
+    img = np.maximum(img, 0.68 * np.maximum(heart, mediastinum))
+    # diaphragm: bright abdomen under two domes
+    dome_y = a.lung_cy + c.shift_y + a.lung_b * c.lung_stretch * 0.92
+    flat = 0.3 if c.lung_stretch > 1.0 else 1.0
+    domes = dome_y - flat * 0.05 * sum(
+        np.exp(-(((xx - c.lung_centre(side)[1]) / a.lung_a) ** 2)) for side in (0, 1)
+    )
+    abdomen = np.clip((yy - domes) / 0.015, 0.0, 1.0) * body
+    img = np.maximum(img, 0.6 * abdomen)
+
+    for lesion in lesions:
+        img = _draw_lesion(c, lesion, img, lungs)
+
+    img = img * rng.uniform(0.92, 1.08) + rng.normal(0.0, 0.02, size=img.shape)
+    return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

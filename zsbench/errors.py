@@ -1,0 +1,55 @@
+"""Typed errors. Library code raises these; only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ZsbenchError(Exception):
+    """Base class of every error zsbench raises on purpose. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 1
+
+
+class UsageError(ZsbenchError):
+    """The user asked for something that cannot work (bad name, bad option, bad file): exit code 2."""
+
+    exit_code = 2
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"did you mean 'x'?"`` for close matches, else the list of known names."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return "known: " + ", ".join(known) if known else "none are registered"
+
+
+class UnknownNameError(UsageError):
+    """A registry or catalogue lookup failed; the message carries a did-you-mean suggestion."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        super().__init__(f"unknown {kind} {name!r}; {did_you_mean(name, known)}")
+        self.kind, self.name = kind, name
+
+
+class RegistryConflictError(ZsbenchError):
+    """Two registrations claim the same name."""
+
+
+class ClassSplitError(UsageError):
+    """A seen/unseen class split is malformed (overlap, unknown class, empty side)."""
+
+
+class DataError(ZsbenchError):
+    """Input data is missing, corrupt or inconsistent."""
+
+
+class LeakageError(ZsbenchError):
+    """A guard found information from unseen classes or test patients where training could see it."""
+
+
+class TrainingError(ZsbenchError):
+    """Training cannot continue (for example the loss became NaN)."""

@@ -1,0 +1,88 @@
+"""Run results on disk: result.json, scores.npz and checkpoints, always written atomically."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+RESULT_SCHEMA_VERSION = 1
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN and inf become null (JSON has neither); numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n"
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    atomic_write_bytes(path, to_json(data).encode())
+
+
+def write_scores(
+    path: Path, ids: np.ndarray, class_names: list[str], scores: np.ndarray, labels: np.ndarray
+) -> None:
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf,
+        image_ids=np.asarray(ids, dtype=str),
+        class_names=np.asarray(class_names, dtype=str),
+        scores=scores.astype(np.float32),
+        labels=labels.astype(np.float32),
+    )
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def write_checkpoint(path: Path, state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Tensors plus a JSON string of metadata: loadable with ``torch.load(weights_only=True)``."""
+    buf = io.BytesIO()
+    torch.save({"state_dict": state_dict, "meta_json": to_json(meta)}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def git_hash() -> str | None:
+    """The commit of the zsbench source tree, when it is a git checkout."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

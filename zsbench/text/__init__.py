@@ -1,0 +1,6 @@
+"""Class texts and text encoders. Importing this package registers the built-in encoders."""
+
+from zsbench.text.class_texts import CLASS_TEXT_MODES, class_texts
+from zsbench.text.encoders import TextEncoder
+
+__all__ = ["CLASS_TEXT_MODES", "TextEncoder", "class_texts"]
