@@ -106,3 +106,21 @@ def test_leakage_guard_fails_on_crafted_leaky_splits(world):
     leaky_train.labels[0, splits.unseen[0]] = 1
     with pytest.raises(LeakageError, match="unseen label"):
         check_no_leakage(DataSplits(leaky_train, splits.val, splits.test, splits.seen, splits.unseen))
+
+
+def test_nih_stats_world_follows_real_label_statistics():
+    from zsbench.data.synthetic.nih_stats import box_centres, finding_sets
+
+    world = SyntheticWorld(n_images=20000, image_size=32, seed=1, stats="nih")
+    t = world.table()
+    sets = finding_sets()
+    names = t.class_names
+    real = np.array([[n in s for n in names] for s in sets[:: max(1, len(sets) // 20000)]], dtype=float)
+    # class frequencies and a strong real co-occurrence (Effusion with Atelectasis) carry over
+    assert np.abs(t.labels.mean(0) - real.mean(0)).max() < 0.01
+    eff, ate = names.index("Effusion"), names.index("Atelectasis")
+    joint_syn = (t.labels[:, eff] * t.labels[:, ate]).mean()
+    joint_real = (real[:, eff] * real[:, ate]).mean()
+    assert abs(joint_syn - joint_real) < 0.005 and joint_real > 2 * real[:, eff].mean() * real[:, ate].mean()
+    assert len(box_centres()) == 8 and all(((c > 0) & (c < 1)).all() for c in box_centres().values())
+    assert world.load_images(t.ids[:4]).shape == (4, 1, 32, 32)

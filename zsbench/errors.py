@@ -53,3 +53,11 @@ class LeakageError(ZsbenchError):
 
 class TrainingError(ZsbenchError):
     """Training cannot continue (for example the loss became NaN)."""
+
+
+class CheckpointError(UsageError):
+    """A checkpoint file is damaged, not zsbench's, from an incompatible version, or cannot be rebuilt."""
+
+
+class ImageReadError(UsageError):
+    """An input image cannot be read or converted (unknown format, compressed DICOM without a codec)."""

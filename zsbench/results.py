@@ -69,10 +69,22 @@ def write_scores(
     atomic_write_bytes(path, buf.getvalue())
 
 
-def write_checkpoint(path: Path, state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Tensors plus a JSON string of metadata: loadable with ``torch.load(weights_only=True)``."""
+def write_checkpoint(
+    path: Path,
+    state_dict: dict[str, torch.Tensor],
+    meta: dict[str, Any],
+    tensors: dict[str, torch.Tensor] | None = None,
+) -> None:
+    """Tensors plus a JSON string of metadata: loadable with ``torch.load(weights_only=True)``.
+
+    ``tensors`` are extra named tensors kept outside the state dict (the class embeddings the model
+    was evaluated with), so ``load_state_dict`` sees exactly the model's own weights.
+    """
     buf = io.BytesIO()
-    torch.save({"state_dict": state_dict, "meta_json": to_json(meta)}, buf)
+    payload: dict[str, Any] = {"state_dict": state_dict, "meta_json": to_json(meta)}
+    for name, tensor in (tensors or {}).items():
+        payload[name] = tensor.detach().cpu()
+    torch.save(payload, buf)
     atomic_write_bytes(path, buf.getvalue())
 
 

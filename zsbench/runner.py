@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import platform
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,35 @@ import numpy as np
 import torch
 
 from zsbench import __version__
+from zsbench.checkpoint import checkpoint_meta
+from zsbench.data.base import DatasetSource
 from zsbench.data.class_splits import load_class_split
-from zsbench.data.protocol import apply_protocol
-from zsbench.engine.trainer import ProgressFn, TrainSettings, ZeroShotModel, score_images, train
-from zsbench.errors import UsageError
+from zsbench.data.files import FileImageSource
+from zsbench.data.protocol import DataSplits, apply_protocol
+from zsbench.engine.selection import choose_held_out, harmonic_validator
+from zsbench.engine.trainer import (
+    ProgressFn,
+    TrainSettings,
+    ZeroShotModel,
+    score_images,
+    seen_auroc_validator,
+    train,
+)
+from zsbench.errors import LeakageError, UsageError
 from zsbench.metrics import evaluate
 from zsbench.registry import BACKBONES, DATASETS, METHODS, TEXT_ENCODERS, ensure_builtins
-from zsbench.results import RESULT_SCHEMA_VERSION, git_hash, write_checkpoint, write_json, write_scores
+from zsbench.results import (
+    RESULT_SCHEMA_VERSION,
+    atomic_write_bytes,
+    git_hash,
+    to_json,
+    write_checkpoint,
+    write_json,
+    write_scores,
+)
 from zsbench.text.class_texts import CLASS_TEXT_MODES, class_texts
+
+MAX_MISSING_SHARE = 0.01  # a run refuses when more images than this are missing
 
 
 @dataclass
@@ -78,16 +100,90 @@ def validate_names(config: Any) -> None:
         )
 
 
-def run(config: Any, progress: ProgressFn | None = None) -> RunResult:
-    """Train and evaluate one (dataset, class split, method, backbone, text encoder, seed)."""
+def check_training_classes(training: list[int], unseen: list[int], allowed: bool) -> None:
+    """Unseen class texts must never reach training unless a method preset says so explicitly."""
+    leaked = sorted(set(training) & set(unseen))
+    if leaked and not allowed:
+        raise LeakageError(
+            f"class columns {leaked} are unseen but were handed to training; "
+            "only a preset that declares unseen_texts_in_training may do this"
+        )
+
+
+def create_dataset(config: Any) -> DatasetSource:
+    return DATASETS.create(
+        config.dataset,
+        n_images=config.n_images,
+        image_size=config.image_size,
+        seed=config.data_seed,
+        root=config.root,
+        metadata=config.metadata,
+        split_lists=config.split_lists,
+        cache=config.cache,
+        **config.dataset_options,
+    )
+
+
+def drop_missing_images(dataset: DatasetSource, splits: DataSplits, allow_missing: bool) -> int:
+    """Count image files that cannot be found; refuse above 1% unless allowed, else drop them."""
+    if not isinstance(dataset, FileImageSource):
+        return 0
+    ids = np.concatenate([splits.train.ids, splits.val.ids, splits.test.ids])
+    missing = set(dataset.missing_ids(ids))
+    if not missing:
+        return 0
+    share = len(missing) / max(len(ids), 1)
+    if share > MAX_MISSING_SHARE and not allow_missing:
+        raise UsageError(
+            f"{len(missing)} of {len(ids)} images ({share:.1%}) are missing under {dataset.root} "
+            f"(e.g. {sorted(missing)[0]}); fix --root, see `zsbench data verify`, or pass --allow-missing"
+        )
+    for part in ("train", "val", "test"):
+        table = getattr(splits, part)
+        setattr(splits, part, table.select(~np.isin(table.ids, list(missing))))
+    return len(missing)
+
+
+def _build_model(config: Any, dataset: DatasetSource, text_dim: int, n_classes: int,
+                 device: torch.device) -> ZeroShotModel:
+    seed_everything(config.seed)  # every build starts from the same initial weights
+    backbone = BACKBONES.create(config.backbone, image_size=getattr(dataset, "image_size", 224))
+    method = METHODS.create(
+        config.method,
+        feature_dim=backbone.feature_dim,
+        feature_map_dim=getattr(backbone, "feature_map_dim", None),
+        text_dim=text_dim,
+        n_classes=n_classes,
+        options=dict(config.method_options),
+    )
+    return ZeroShotModel(backbone, method).to(device)
+
+
+def _load_resume_state(run_dir: Path, config: Any) -> dict[str, Any]:
+    path = run_dir / "last.pt"
+    if not path.is_file():
+        raise UsageError(f"{run_dir} has no last.pt to resume from (no epoch had finished)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a damaged file: say so in one line, never unpickle anything else
+        raise UsageError(f"{path} is damaged ({exc.__class__.__name__}); start the run again") from None
+    if json.loads(state.get("config_json", "{}")) != json.loads(to_json(config.to_dict())):
+        raise UsageError(f"{path} was written by a different run configuration; resume with the same flags")
+    return state
+
+
+def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None = None) -> RunResult:
+    """Train and evaluate one (dataset, class split, method, backbone, text encoder, seed).
+
+    ``resume_dir``: continue the run in that directory from its last completed epoch.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     validate_names(config)
     device = resolve_device(config.device)
+    resume = _load_resume_state(Path(resume_dir), config) if resume_dir is not None else None
 
-    dataset = DATASETS.create(
-        config.dataset, n_images=config.n_images, image_size=config.image_size, seed=config.data_seed
-    )
+    dataset = create_dataset(config)
     split = load_class_split(config.split)
     if split.dataset and split.dataset != config.dataset:
         raise UsageError(
@@ -96,23 +192,20 @@ def run(config: Any, progress: ProgressFn | None = None) -> RunResult:
         )
     classes = dataset.classes()
     class_names = [c.name for c in classes]
-    splits = apply_protocol(dataset.table(), split)
-    seen, unseen = splits.seen, splits.unseen
 
-    encoder = TEXT_ENCODERS.create(config.text_encoder, seed=config.seed)
+    encoder = TEXT_ENCODERS.create(config.text_encoder, seed=config.seed, **config.text_options)
     t = time.perf_counter()
     embeddings = np.asarray(encoder.encode_classes(classes, config.class_text), dtype=np.float32)
     timings["text_encoding_s"] = time.perf_counter() - t
+    model = _build_model(config, dataset, embeddings.shape[1], len(classes), device)
+    zero_shot = model.method.zero_shot
+    unseen_texts = bool(model.method.unseen_texts_in_training)
 
-    seed_everything(config.seed)
-    backbone = BACKBONES.create(config.backbone, image_size=getattr(dataset, "image_size", 224))
-    method = METHODS.create(
-        config.method,
-        feature_dim=backbone.feature_dim,
-        text_dim=embeddings.shape[1],
-        options=dict(config.method_options),
-    )
-    model = ZeroShotModel(backbone, method).to(device)
+    # an upper bound that is not zero-shot trains on every class, so it keeps unseen-label images
+    splits = apply_protocol(dataset.table(), split, inductive=zero_shot)
+    missing = drop_missing_images(dataset, splits, config.allow_missing)
+    seen, unseen = splits.seen, splits.unseen
+    train_columns = seen if zero_shot else sorted(seen + unseen)
 
     t = time.perf_counter()
     pixels = {}
@@ -126,45 +219,90 @@ def run(config: Any, progress: ProgressFn | None = None) -> RunResult:
         pixels[part] = dataset.load_images(ids, progress=report)
     timings["load_images_s"] = time.perf_counter() - t
 
-    run_id, run_dir = _new_run_dir(Path(config.out), config.to_dict())
+    if resume_dir is not None:
+        run_dir, run_id = Path(resume_dir), Path(resume_dir).name
+    else:
+        run_id, run_dir = _new_run_dir(Path(config.out), config.to_dict())
+    write_json(run_dir / "config.json", config.to_dict())
     all_embeddings = torch.from_numpy(embeddings).to(device)
-    seen_embeddings = all_embeddings[seen]  # the only class texts training ever sees
-    meta = {
-        "zsbench_version": __version__,
-        "config": config.to_dict(),
-        "class_names": class_names,
-        "seen": [class_names[i] for i in seen],
-        "unseen": [class_names[i] for i in unseen],
-    }
+    class_tensors = {"class_embeddings": torch.from_numpy(embeddings)}
 
     def save_best(state: dict[str, torch.Tensor], epoch: int) -> None:
-        write_checkpoint(run_dir / "best.pt", state, {**meta, "epoch": epoch})
+        # self-describing: all predict/calibrate/report need to rebuild the model (zsbench/checkpoint.py)
+        meta = checkpoint_meta(config, dataset, classes, seen, unseen, encoder, embeddings, model,
+                               image_size=getattr(dataset, "image_size", 224))
+        write_checkpoint(run_dir / "best.pt", state, {**meta, "epoch": epoch}, class_tensors)
 
+    def save_state(state: dict[str, Any]) -> None:
+        buf = io.BytesIO()
+        torch.save({**state, "config_json": to_json(config.to_dict())}, buf)
+        atomic_write_bytes(run_dir / "last.pt", buf.getvalue())
+
+    scheduler = getattr(model.method, "scheduler", {}) or {}
     settings = TrainSettings(
         epochs=config.epochs,
         batch_size=config.batch_size,
         lr=config.lr,
         weight_decay=config.weight_decay,
-        lr_factor=config.lr_factor,
-        lr_patience=config.lr_patience,
+        lr_factor=config.lr_factor if config.lr_factor is not None else scheduler.get("factor", 0.01),
+        lr_patience=config.lr_patience if config.lr_patience is not None else scheduler.get("patience", 10),
         seed=config.seed,
         augment=config.augment,
+        max_steps=config.max_steps,
+        early_stop=config.early_stop,
+        clip_grad=config.clip_grad,
+        amp=config.amp,
+        channels_last=config.channels_last,
     )
+    selection: dict[str, Any] = {"kind": config.selection}
+    if config.selection == "gzsl":
+        if resume is not None or not zero_shot:
+            raise UsageError("--selection gzsl works for fresh zero-shot runs only (no --resume, no upper bounds)")
+        held = choose_held_out(splits.val.labels, seen, config.val_unseen, config.seed)
+        inner = [c for c in seen if c not in held]
+        check_training_classes(inner, unseen, allowed=False)
+        keep_rows = ~(np.nan_to_num(splits.train.labels[:, held]) > 0).any(axis=1)
+        probe_model = _build_model(config, dataset, embeddings.shape[1], len(classes), device)
+        probe = train(
+            probe_model,
+            pixels["train"][keep_rows],
+            splits.train.labels[keep_rows][:, inner],
+            all_embeddings[inner],
+            settings,
+            validate=harmonic_validator(pixels["val"], splits.val.labels, all_embeddings, inner, held),
+            progress=progress,
+        )
+        selection.update(
+            held_out=[class_names[c] for c in held],
+            metric="val_auroc_harmonic",
+            chosen_epochs=probe.best_epoch,
+            probe_history=probe.history,
+        )
+        settings = replace(settings, epochs=probe.best_epoch)
+    check_training_classes(train_columns, unseen, allowed=not zero_shot)
+    if unseen_texts:  # only presets that declare it (e.g. the public code's L_con over all classes)
+        model.method.bind_all_classes(all_embeddings)
+    train_embeddings = all_embeddings[train_columns]  # the only class texts training sees by default
     outcome = train(
         model,
         pixels["train"],
-        splits.train.labels[:, seen],
-        pixels["val"],
-        splits.val.labels[:, seen],
-        seen_embeddings,
+        splits.train.labels[:, train_columns],
+        train_embeddings,
         settings,
+        validate=seen_auroc_validator(pixels["val"], splits.val.labels[:, train_columns], train_embeddings),
         progress=progress,
         on_best=save_best,
+        keep="best" if config.selection == "val-seen" else "last",
+        save_state=save_state,
+        resume=resume,
     )
+    if config.selection == "gzsl":  # the retrained model's final weights are the ones used
+        save_best(model.state_dict(), settings.epochs)
     timings["train_s"] = outcome.seconds
 
     t = time.perf_counter()
-    test_scores = score_images(model, pixels["test"], all_embeddings, progress=progress, stage="test")
+    test_scores = score_images(model, pixels["test"], all_embeddings, progress=progress, stage="test",
+                               tta=config.tta)
     metrics = evaluate(test_scores, splits.test.labels, seen, unseen, ks=config.ks)
     timings["test_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
@@ -186,14 +324,18 @@ def run(config: Any, progress: ProgressFn | None = None) -> RunResult:
             "unseen": [class_names[i] for i in unseen],
             "texts": texts,
         },
-        "unseen_texts_in_training": False,
-        "counts": splits.counts(),
+        "unseen_texts_in_training": unseen_texts,
+        "zero_shot": zero_shot,
+        "counts": {**splits.counts(), "missing_images": missing},
         "text_encoder": {**encoder.describe(), "dim": int(embeddings.shape[1])},
-        "backbone": {"spec": config.backbone, "preprocess": backbone.preprocess.to_dict()},
-        "method": method.describe(),
+        "backbone": {"spec": config.backbone, "preprocess": model.backbone.preprocess.to_dict()},
+        "method": model.method.describe(),
         "training": {
+            "selection": selection,
             "best_epoch": outcome.best_epoch,
-            "best_val_auroc_seen": outcome.best_val_auroc_seen,
+            "best_val_score": outcome.best_val_score,
+            "stopped_early": outcome.stopped_early,
+            "resumed_from_epoch": resume["epoch"] if resume else None,
             "history": outcome.history,
         },
         "metrics": metrics,

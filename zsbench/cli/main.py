@@ -46,11 +46,21 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register_commands() -> None:
     # one module per command group keeps each small
+    from zsbench.cli.calibrate_cmd import calibrate_command
+    from zsbench.cli.data_cmd import data_group, prepare_command, splits_group
     from zsbench.cli.list_cmd import list_command
+    from zsbench.cli.predict_cmd import predict_command
+    from zsbench.cli.report_cmd import report_command
     from zsbench.cli.run_cmd import run_command
 
     cli.add_command(run_command)
     cli.add_command(list_command)
+    cli.add_command(predict_command)
+    cli.add_command(calibrate_command)
+    cli.add_command(report_command)
+    cli.add_command(data_group)
+    cli.add_command(splits_group)
+    cli.add_command(prepare_command)
 
 
 _register_commands()

@@ -40,7 +40,7 @@ def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
         if stage == "epoch":
             bars.console.log(
                 f"epoch {int(info['epoch'])}: loss {info['train_loss']:.4f}  "
-                f"val seen AUROC {info['val_auroc_seen']:.4f}  lr {info['lr']:.2g}"
+                f"val {info['val_score']:.4f}  lr {info['lr']:.2g}"
             )
             return
         if stage not in tasks:

@@ -22,6 +22,9 @@ class ClassSplit:
     dataset: str | None = None
     generator: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    #: parts that keep "No Finding" images (the paper drops them everywhere; a clinical protocol
+    #: keeps them in val and test for real prevalence)
+    keep_no_finding: tuple[str, ...] = ()
 
     def validate(self, class_names: list[str]) -> None:
         """Raise :class:`ClassSplitError` unless the split is usable with these dataset classes."""
@@ -56,6 +59,7 @@ class ClassSplit:
             "seen": list(self.seen),
             "unseen": list(self.unseen),
             "generator": dict(self.generator),
+            "keep_no_finding": list(self.keep_no_finding),
         }
 
 
@@ -99,7 +103,11 @@ def load_class_split(spec: str) -> ClassSplit:
     for key in ("seen", "unseen"):
         if not isinstance(raw[key], list) or not all(isinstance(x, str) for x in raw[key]):
             raise ClassSplitError(f"{path}: '{key}:' must be a list of class names")
+    keep = raw.get("keep_no_finding") or []
+    if not isinstance(keep, list) or not set(keep) <= {"train", "val", "test"}:
+        raise ClassSplitError(f"{path}: 'keep_no_finding:' must list parts among train, val, test")
     return ClassSplit(
+        keep_no_finding=tuple(keep),
         name=str(raw.get("name", path.stem)),
         seen=tuple(raw["seen"]),
         unseen=tuple(raw["unseen"]),

@@ -28,26 +28,30 @@ class DataSplits:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def apply_protocol(table: ImageTable, split: ClassSplit, drop_no_finding: bool = True) -> DataSplits:
-    """The paper's protocol: drop "No Finding" images everywhere (optional), and drop every image
-    with an unseen positive from train and val. Test keeps every remaining image."""
+def apply_protocol(table: ImageTable, split: ClassSplit, inductive: bool = True) -> DataSplits:
+    """The paper's protocol: drop "No Finding" images (except in ``split.keep_no_finding`` parts),
+    and drop every image with an unseen positive from train and val. Test keeps the rest.
+
+    ``inductive=False`` is for upper bounds that train on every class (not zero-shot): train and
+    val keep their unseen-label images, and only patient-disjointness is checked."""
     seen, unseen = split.indices(table.class_names)
     positives = np.nan_to_num(table.labels, nan=0.0) > 0
     has_finding = positives.any(axis=1)
     has_unseen = positives[:, unseen].any(axis=1)
-    keep = has_finding if drop_no_finding else np.ones(len(table), dtype=bool)
     parts = {}
     for part in ("train", "val", "test"):
-        mask = keep & (table.part == part)
-        if part != "test":
+        mask = table.part == part
+        if part not in split.keep_no_finding:
+            mask &= has_finding
+        if part != "test" and inductive:
             mask &= ~has_unseen
         parts[part] = table.select(mask)
     splits = DataSplits(parts["train"], parts["val"], parts["test"], seen, unseen)
-    check_no_leakage(splits)
+    check_no_leakage(splits, check_unseen_labels=inductive)
     return splits
 
 
-def check_no_leakage(splits: DataSplits) -> None:
+def check_no_leakage(splits: DataSplits, check_unseen_labels: bool = True) -> None:
     """Fail loudly if a patient appears in two parts or train/val carry an unseen positive."""
     patients = {part: set(getattr(splits, part).patients.tolist()) for part in ("train", "val", "test")}
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
@@ -58,7 +62,7 @@ def check_no_leakage(splits: DataSplits) -> None:
                 f"{len(shared)} patients are in both {a} and {b} (e.g. {example}); "
                 "image splits must be patient-disjoint"
             )
-    for part in ("train", "val"):
+    for part in ("train", "val") if check_unseen_labels else ():
         table = getattr(splits, part)
         leaked = np.nan_to_num(table.labels[:, splits.unseen], nan=0.0) > 0
         if leaked.any():

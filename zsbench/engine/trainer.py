@@ -6,7 +6,9 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,9 +31,15 @@ class ZeroShotModel(nn.Module):
         self.backbone = backbone
         self.method = method
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """What the method consumes: pooled features or the spatial feature map."""
+        if self.method.feature_kind == "map":
+            return self.backbone.forward_features(x)
+        return self.backbone(x)
+
     def forward(self, pixels: torch.Tensor, class_embeddings: torch.Tensor) -> torch.Tensor:
         x = prepare_batch(pixels, self.backbone.preprocess)
-        return self.method(self.backbone(x), class_embeddings)
+        return self.method(self.features(x), class_embeddings)
 
 
 @dataclass
@@ -44,14 +52,20 @@ class TrainSettings:
     lr_patience: int
     seed: int
     augment: bool = True
+    max_steps: int | None = None  # stop after this many optimizer steps (instead of all epochs)
+    early_stop: int | None = None  # stop after this many epochs without a better val score
+    clip_grad: float | None = None  # max gradient norm
+    amp: bool = False  # autocast: bf16 where supported, fp16 on other GPUs
+    channels_last: bool = False
 
 
 @dataclass
 class TrainOutcome:
     best_epoch: int
-    best_val_auroc_seen: float
+    best_val_score: float
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+    stopped_early: bool = False
 
 
 def _augment(pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -64,6 +78,14 @@ def _augment(pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return padded[..., y0 : y0 + size, x0 : x0 + size].to(pixels.dtype)
 
 
+def ten_crops(x: torch.Tensor, size: int) -> list[torch.Tensor]:
+    """Four corners and the centre of an image batch larger than ``size``, and their mirror images."""
+    h, w = x.shape[-2:]
+    corners = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size), ((h - size) // 2, (w - size) // 2)]
+    crops = [x[..., t : t + size, s : s + size] for t, s in corners]
+    return crops + [c.flip(-1) for c in crops]
+
+
 @torch.no_grad()
 def score_images(
     model: ZeroShotModel,
@@ -72,14 +94,29 @@ def score_images(
     batch_size: int = 128,
     progress: ProgressFn | None = None,
     stage: str = "score",
+    tta: str = "none",
 ) -> np.ndarray:
-    """Scores (n, C) of every image against every given class embedding."""
+    """Scores (n, C) of every image against every given class embedding.
+
+    ``tta="tencrop"``: as in the paper's test protocol (Resize(256) + TenCrop(224)), images are
+    enlarged by 256/224 and the scores of the ten crops are averaged.
+    """
+    if tta not in ("none", "tencrop"):
+        raise ValueError(f"unknown test-time augmentation {tta!r}")
     model.eval()
     device = class_embeddings.device
+    size = model.backbone.preprocess.input_size
     out = []
     for start in range(0, len(pixels), batch_size):
         batch = torch.from_numpy(pixels[start : start + batch_size]).to(device)
-        out.append(model(batch, class_embeddings).float().cpu().numpy())
+        if tta == "tencrop":
+            big = round(size * 256 / 224)
+            enlarged = nn.functional.interpolate(batch.float(), size=(big, big), mode="bilinear", antialias=True)
+            enlarged = enlarged.round().clamp(0, 255).to(torch.uint8)
+            scores = torch.stack([model(crop, class_embeddings).float() for crop in ten_crops(enlarged, size)])
+            out.append(scores.mean(0).cpu().numpy())
+        else:
+            out.append(model(batch, class_embeddings).float().cpu().numpy())
         if progress:
             progress(stage, min(start + batch_size, len(pixels)), len(pixels), {})
     return np.concatenate(out) if out else np.zeros((0, len(class_embeddings)), dtype=np.float32)
@@ -91,69 +128,154 @@ def _val_auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def seen_auroc_validator(
+    val_pixels: np.ndarray, val_labels: np.ndarray, seen_embeddings: torch.Tensor
+) -> Callable[[ZeroShotModel], float]:
+    """Model selection by the mean validation AUROC over the training (seen) classes."""
+
+    def validate(model: ZeroShotModel) -> float:
+        return _val_auroc(score_images(model, val_pixels, seen_embeddings), val_labels)
+
+    return validate
+
+
+def autocast_for(device: torch.device, enabled: bool) -> tuple[AbstractContextManager, torch.dtype | None]:
+    """bf16 autocast on CPUs and GPUs that support it, fp16 on other GPUs; nothing when disabled."""
+    if not enabled:
+        return nullcontext(), None
+    if device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    else:
+        dtype = torch.bfloat16
+    return torch.autocast(device.type, dtype=dtype), dtype
+
+
 def train(
     model: ZeroShotModel,
     train_pixels: np.ndarray,
     train_labels: np.ndarray,
-    val_pixels: np.ndarray,
-    val_labels: np.ndarray,
     seen_embeddings: torch.Tensor,
     settings: TrainSettings,
+    validate: Callable[[ZeroShotModel], float],
     progress: ProgressFn | None = None,
     on_best: Callable[[dict[str, torch.Tensor], int], None] | None = None,
+    keep: str = "best",
+    save_state: Callable[[dict[str, Any]], None] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> TrainOutcome:
-    """Train on seen classes; keep (and leave loaded) the weights with the best val seen AUROC.
+    """Train on seen classes. ``validate(model)`` scores each epoch (higher is better); with
+    ``keep="best"`` the best epoch's weights are left loaded, with ``keep="last"`` the final ones.
+
+    ``save_state`` receives, after every epoch, everything needed to continue exactly (weights,
+    optimizer, scheduler, random generators, best so far); ``resume`` is such a state. A run
+    killed mid-way and resumed ends with the same weights as an uninterrupted one.
 
     Only the seen classes' embeddings reach this function: unseen texts cannot leak into training.
     """
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(settings.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    trainable = [p for name, p in model.named_parameters()
+                 if not (model.method.frozen_backbone and name.startswith("backbone."))]
+    optimizer = torch.optim.Adam(trainable, lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=settings.lr_factor, patience=settings.lr_patience
     )
     device = seen_embeddings.device
-    labels_t = torch.from_numpy(np.nan_to_num(train_labels, nan=0.0).astype(np.float32)).to(device)
+    autocast, amp_dtype = autocast_for(device, settings.amp)
+    scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+    if settings.channels_last:
+        model.to(memory_format=torch.channels_last)
+    # NaN (unknown) labels stay NaN: the losses treat them as neither positive nor negative
+    labels_t = torch.from_numpy(train_labels.astype(np.float32)).to(device)
     n = len(train_pixels)
     steps = max(1, n // settings.batch_size)  # drop the ragged last batch: BatchNorm needs > 1
-    best = TrainOutcome(best_epoch=-1, best_val_auroc_seen=-math.inf)
+    best = TrainOutcome(best_epoch=-1, best_val_score=-math.inf)
     best_state = copy.deepcopy(model.state_dict())
-    for epoch in range(settings.epochs):
+    first_epoch, since_best, done_steps = 0, 0, 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        generator.set_state(resume["generator"])
+        torch.set_rng_state(resume["torch_rng"])
+        best_state = resume["best_state"]
+        best.best_epoch, best.best_val_score = resume["best_epoch"], resume["best_val_score"]
+        best.history = list(resume["history"])
+        first_epoch, since_best, done_steps = resume["epoch"], resume["since_best"], resume["steps"]
+    if model.method.frozen_backbone:
+        model.backbone.requires_grad_(False)
+    total_steps = settings.epochs * steps if settings.max_steps is None else settings.max_steps
+    for epoch in range(first_epoch, settings.epochs):
         model.train()
+        if model.method.frozen_backbone:
+            model.backbone.eval()  # BatchNorm statistics stay as they are too
         order = torch.randperm(n, generator=generator)
-        total = 0.0
+        total, taken = 0.0, 0
         for step in range(steps):
+            if settings.max_steps is not None and done_steps >= settings.max_steps:
+                break
             idx = order[step * settings.batch_size : (step + 1) * settings.batch_size]
             pixels = torch.from_numpy(train_pixels[idx.numpy()]).to(device)
             if settings.augment:
                 pixels = _augment(pixels, generator)
             x = prepare_batch(pixels, model.backbone.preprocess)
-            loss, _parts = model.method.loss(model.backbone(x), seen_embeddings, labels_t[idx.to(device)])
+            if settings.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with autocast:
+                loss, _parts = model.method.loss(model.features(x), seen_embeddings, labels_t[idx.to(device)])
             if not torch.isfinite(loss):
                 raise TrainingError(
-                    f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; "
-                    "lower --lr (the best weights so far are kept in the run directory)"
+                    f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; lower --lr "
+                    "(the weights of the last completed epoch are kept in the run directory)"
                 )
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+            else:
+                loss.backward()
+            if settings.clip_grad:
+                nn.utils.clip_grad_norm_(trainable, settings.clip_grad)
+            if scaler is not None:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
             loss_value = loss.item()
             total += loss_value
+            taken += 1
+            done_steps += 1
             if progress:
-                progress("train", epoch * steps + step + 1, settings.epochs * steps, {"loss": loss_value})
-        val_scores = score_images(model, val_pixels, seen_embeddings)
-        val_auc = _val_auroc(val_scores, val_labels)
+                progress("train", min(done_steps, total_steps), total_steps, {"loss": loss_value})
+        val_auc = validate(model)
         scheduler.step(val_auc if not math.isnan(val_auc) else -1.0)
-        record = {"epoch": epoch + 1, "train_loss": total / steps, "val_auroc_seen": val_auc,
+        record = {"epoch": epoch + 1, "train_loss": total / max(taken, 1), "val_score": val_auc,
                   "lr": optimizer.param_groups[0]["lr"]}
         best.history.append(record)
         if progress:
             progress("epoch", epoch + 1, settings.epochs, record)
-        if val_auc > best.best_val_auroc_seen:
-            best.best_val_auroc_seen, best.best_epoch = val_auc, epoch + 1
+        if val_auc > best.best_val_score:
+            best.best_val_score, best.best_epoch = val_auc, epoch + 1
             best_state = copy.deepcopy(model.state_dict())
+            since_best = 0
             if on_best is not None:
                 on_best(best_state, epoch + 1)
-    model.load_state_dict(best_state)
+        else:
+            since_best += 1
+        if save_state is not None:
+            save_state({
+                "epoch": epoch + 1, "steps": done_steps, "since_best": since_best,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(), "best_state": best_state,
+                "best_epoch": best.best_epoch, "best_val_score": best.best_val_score, "history": best.history,
+            })
+        if settings.early_stop and since_best >= settings.early_stop:
+            best.stopped_early = True
+            break
+        if settings.max_steps is not None and done_steps >= settings.max_steps:
+            break
+    if keep == "best":
+        model.load_state_dict(best_state)
     best.seconds = time.perf_counter() - start
     return best

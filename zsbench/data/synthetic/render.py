@@ -78,6 +78,7 @@ class _Canvas:
         self.a = anatomy
         self.heart_scale = (1.0, 1.0)
         self.lung_stretch = 1.0
+        self.anchor: tuple[float, float] | None = None  # a measured lesion position, when given
 
     def lung_centre(self, side: int) -> tuple[float, float]:
         """Centre of the lung on image-left (side 0) or image-right (side 1)."""
@@ -89,7 +90,10 @@ class _Canvas:
         return _soft(_ellipse(self.yy, self.xx, cy, cx, self.a.lung_b * self.lung_stretch, self.a.lung_a))
 
     def point_in_lung(self, side: int, zone: str, radial: str) -> tuple[float, float]:
-        """A random point inside one lung, restricted by zone (upper/lower) and radial position."""
+        """A random point inside one lung, restricted by zone (upper/lower) and radial position;
+        near :attr:`anchor` instead when a measured position was handed in."""
+        if self.anchor is not None:
+            return self.anchor[0] + self.rng.normal(0, 0.01), self.anchor[1] + self.rng.normal(0, 0.01)
         cy, cx = self.lung_centre(side)
         b, a = self.a.lung_b * self.lung_stretch, self.a.lung_a
         lo, hi = {"upper": (-0.75, -0.25), "lower": (0.2, 0.65)}.get(zone, (-0.6, 0.55))
@@ -185,11 +189,20 @@ def _draw_lesion(c: _Canvas, lesion: Lesion, img: np.ndarray, lungs: np.ndarray)
 
 
 def render_image(
-    anatomy: Anatomy, findings: list[str], size: int, rng: np.random.Generator
+    anatomy: Anatomy,
+    findings: list[str],
+    size: int,
+    rng: np.random.Generator,
+    anchors: dict[str, tuple[float, float]] | None = None,
 ) -> np.ndarray:
-    """One image as uint8 (size x size) showing the given class names."""
+    """One image as uint8 (size x size) showing the given class names.
+
+    ``anchors`` maps a class name to a normalised (y, x) lesion position (e.g. drawn from real
+    bounding boxes); that class's lesions are drawn there instead of at a recipe position.
+    """
     c = _Canvas(size, anatomy, rng)
     lesions = [lesion for name in findings for lesion in RECIPES_BY_NAME[name].lesions]
+    owners = [name for name in findings for _ in RECIPES_BY_NAME[name].lesions]
     patterns = {lesion.pattern for lesion in lesions}
     if "hyperinflation" in patterns:
         c.lung_stretch = 1.12
@@ -224,7 +237,8 @@ def render_image(
     abdomen = np.clip((yy - domes) / 0.015, 0.0, 1.0) * body
     img = np.maximum(img, 0.6 * abdomen)
 
-    for lesion in lesions:
+    for owner, lesion in zip(owners, lesions, strict=True):
+        c.anchor = anchors.get(owner) if anchors else None
         img = _draw_lesion(c, lesion, img, lungs)
 
     img = img * rng.uniform(0.92, 1.08) + rng.normal(0.0, 0.02, size=img.shape)

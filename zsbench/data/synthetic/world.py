@@ -6,6 +6,7 @@ import numpy as np
 
 from zsbench.data.base import PARTS, ClassInfo, DatasetSource, ImageTable, ProgressFn
 from zsbench.data.synthetic.lexicon import RECIPES, attribute_vector
+from zsbench.data.synthetic.nih_stats import box_centres, finding_sets
 from zsbench.data.synthetic.render import Anatomy, render_image
 from zsbench.errors import UsageError
 from zsbench.registry import DATASETS
@@ -23,16 +24,23 @@ class SyntheticWorld(DatasetSource):
     weights; each finding is drawn from its recipe in :mod:`zsbench.data.synthetic.lexicon`.
     Images are a pure function of ``(seed, image index)``, so they are generated lazily, in any
     order, and identically on every machine. The image split is patient-disjoint 70/10/20.
+
+    ``stats="flat"`` (the benchmark default) draws findings by their class weights, independently.
+    ``stats="nih"`` draws each image's set of findings from the real NIH ChestX-ray14 label
+    combinations (so class frequencies and co-occurrence are NIH's) and places lesions of the
+    8 boxed classes at real NIH bounding-box centres.
     """
 
     name = "synthetic"
 
-    def __init__(self, n_images: int = 6000, image_size: int = 128, seed: int = 0) -> None:
+    def __init__(self, n_images: int = 6000, image_size: int = 128, seed: int = 0, stats: str = "flat") -> None:
         if n_images < 50:
             raise UsageError(f"synthetic world needs at least 50 images (got n_images={n_images})")
         if not 32 <= image_size <= 1024:
             raise UsageError(f"synthetic image size must be 32..1024 (got {image_size})")
-        self.n_images, self.image_size, self.seed = n_images, image_size, seed
+        if stats not in ("flat", "nih"):
+            raise UsageError(f"synthetic stats={stats!r}: choose flat or nih")
+        self.n_images, self.image_size, self.seed, self.stats = n_images, image_size, seed, stats
         self._table: ImageTable | None = None
         self._anatomy: list[Anatomy] = []
         self._findings: list[list[str]] = []
@@ -53,14 +61,19 @@ class SyntheticWorld(DatasetSource):
         weights = np.array([r.weight for r in RECIPES])
         weights = weights / weights.sum()
         ids, patients, rows = [], [], []
+        nih_sets = finding_sets() if self.stats == "nih" else ()
         patient = 0
         while len(ids) < self.n_images:
             anatomy = Anatomy.sample(rng)
             for k in range(int(rng.integers(1, 5))):
                 if len(ids) == self.n_images:
                     break
-                count = int(rng.choice(len(FINDING_COUNT_PROBS), p=FINDING_COUNT_PROBS))
-                findings = sorted(rng.choice(len(names), size=count, replace=False, p=weights))
+                if self.stats == "nih":
+                    real = nih_sets[int(rng.integers(len(nih_sets)))]
+                    findings = sorted(names.index(n) for n in real)
+                else:
+                    count = int(rng.choice(len(FINDING_COUNT_PROBS), p=FINDING_COUNT_PROBS))
+                    findings = sorted(rng.choice(len(names), size=count, replace=False, p=weights))
                 ids.append(f"syn{self.seed}_p{patient:06d}_{k}")
                 patients.append(f"p{patient:06d}")
                 row = np.zeros(len(names), dtype=np.float32)
@@ -98,7 +111,14 @@ class SyntheticWorld(DatasetSource):
         """Image ``index`` as uint8 (H, W)."""
         self.table()
         rng = np.random.default_rng([self.seed, index, 0xB1A5])
-        return render_image(self._anatomy[index], self._findings[index], self.image_size, rng)
+        anchors = None
+        if self.stats == "nih":
+            centres = box_centres()
+            anchors = {
+                name: tuple(centres[name][int(rng.integers(len(centres[name])))])
+                for name in self._findings[index] if name in centres
+            }
+        return render_image(self._anatomy[index], self._findings[index], self.image_size, rng, anchors)
 
     def load_images(self, ids: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
         out = np.empty((len(ids), 1, self.image_size, self.image_size), dtype=np.uint8)
@@ -114,12 +134,14 @@ class SyntheticWorld(DatasetSource):
             "n_images": self.n_images,
             "image_size": self.image_size,
             "seed": self.seed,
+            "stats": self.stats,
             "generator": "zsbench.data.synthetic",
         }
 
 
 @DATASETS.register("synthetic", description="embedded synthetic chest X-ray world (no download)")
 def create_synthetic(
-    *, n_images: int | None = None, image_size: int | None = None, seed: int = 0, **_: object
+    *, n_images: int | None = None, image_size: int | None = None, seed: int = 0, stats: str = "flat",
+    **_: object,
 ) -> SyntheticWorld:
-    return SyntheticWorld(n_images=n_images or 6000, image_size=image_size or 128, seed=seed)
+    return SyntheticWorld(n_images=n_images or 6000, image_size=image_size or 128, seed=seed, stats=stats)

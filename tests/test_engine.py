@@ -1,0 +1,124 @@
+"""Training engine: resume equality, early stopping, steps, autocast, channels_last, ten-crop TTA, NaN."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import TINY_RUN
+from zsbench.backbones.tiny_cnn import TinyCNN
+from zsbench.engine.trainer import TrainSettings, ZeroShotModel, score_images, ten_crops, train
+from zsbench.errors import TrainingError
+from zsbench.methods.cxr_ml_gzsl import CxrMlGzsl, CxrMlGzslConfig
+
+ZSBENCH = [sys.executable, "-m", "zsbench"]
+RESUME_RUN = [*TINY_RUN, "--n-images", "600", "--epochs", "4", "--seed", "5"]
+
+
+def _weights(path):
+    return torch.load(path, weights_only=True)
+
+
+def test_killed_run_resumed_ends_with_the_same_weights(tmp_path):
+    whole = tmp_path / "whole"
+    subprocess.run([*ZSBENCH, "run", *RESUME_RUN, "--out", str(whole)], check=True, capture_output=True)
+    (whole_dir,) = whole.iterdir()
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*ZSBENCH, "run", *RESUME_RUN, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # kill it once the first epoch is saved
+        lasts = list(killed.glob("*/last.pt"))
+        if lasts and torch.load(lasts[0], weights_only=True)["epoch"] >= 1:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    (run_dir,) = killed.iterdir()
+    state = torch.load(run_dir / "last.pt", weights_only=True)
+    assert 1 <= state["epoch"] < 4 and not (run_dir / "result.json").exists()
+
+    out = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir), "--json", "--quiet"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["training"]["resumed_from_epoch"] == state["epoch"]
+    for name in ("last.pt", "best.pt"):
+        a, b = _weights(whole_dir / name), _weights(run_dir / name)
+        sa = a["model"] if name == "last.pt" else a["state_dict"]
+        sb = b["model"] if name == "last.pt" else b["state_dict"]
+        assert sa.keys() == sb.keys()
+        for key in sa:
+            assert torch.equal(sa[key], sb[key]), key
+    whole_metrics = json.loads((whole_dir / "result.json").read_text())["metrics"]
+    assert result["metrics"] == whole_metrics
+
+
+def test_resume_refuses_other_flags_and_damaged_state(tmp_path):
+    subprocess.run([*ZSBENCH, "run", *TINY_RUN, "--out", str(tmp_path)], check=True, capture_output=True)
+    (run_dir,) = tmp_path.iterdir()
+    proc = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir), "--epochs", "9"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "own settings" in proc.stderr
+    (run_dir / "last.pt").write_bytes(b"not a checkpoint")
+    proc = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "damaged" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def _tiny_problem(n=64, size=32):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, size=(n, 1, size, size), dtype=np.uint8)
+    labels = (rng.random((n, 3)) < 0.4).astype(np.float32)
+    torch.manual_seed(0)
+    backbone = TinyCNN(input_size=size)
+    model = ZeroShotModel(backbone, CxrMlGzsl(backbone.feature_dim, 8, CxrMlGzslConfig()))
+    return model, pixels, labels, torch.randn(3, 8)
+
+
+def _settings(**kw):
+    base = dict(epochs=3, batch_size=16, lr=1e-3, weight_decay=0.0, lr_factor=0.1, lr_patience=5, seed=0)
+    return TrainSettings(**{**base, **kw})
+
+
+def test_early_stopping_and_max_steps():
+    model, pixels, labels, emb = _tiny_problem()
+    scores = iter([0.9, 0.5, 0.4, 0.3, 0.2])
+    out = train(model, pixels, labels, emb, _settings(epochs=5, early_stop=2), validate=lambda m: next(scores))
+    assert out.stopped_early and len(out.history) == 3 and out.best_epoch == 1
+    model, pixels, labels, emb = _tiny_problem()
+    seen = []
+    out = train(model, pixels, labels, emb, _settings(epochs=5, max_steps=6),
+                validate=lambda m: 0.5, progress=lambda stage, done, total, info: seen.append((stage, done, total)))
+    assert len(out.history) == 2  # 4 steps per epoch: the budget ends in epoch 2
+    assert max(d for s, d, t in seen if s == "train") == 6
+
+
+def test_autocast_channels_last_and_clipping_train():
+    model, pixels, labels, emb = _tiny_problem()
+    before = [p.detach().clone() for p in model.parameters()]
+    out = train(model, pixels, labels, emb, _settings(epochs=1, amp=True, channels_last=True, clip_grad=1.0),
+                validate=lambda m: 0.5)
+    assert np.isfinite(out.history[0]["train_loss"])
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_nan_loss_stops_with_a_clear_error():
+    model, pixels, labels, emb = _tiny_problem()
+    with pytest.raises(TrainingError, match="loss became nan at epoch 1 step 1"):
+        train(model, pixels, labels, emb * float("nan"), _settings(), validate=lambda m: 0.5)
+
+
+def test_ten_crops_and_tta_scores():
+    x = torch.arange(2 * 1 * 6 * 6).reshape(2, 1, 6, 6)
+    crops = ten_crops(x, 4)
+    assert len(crops) == 10 and all(c.shape == (2, 1, 4, 4) for c in crops)
+    assert torch.equal(crops[0], x[..., :4, :4]) and torch.equal(crops[5], x[..., :4, :4].flip(-1))
+    model, pixels, _, emb = _tiny_problem(n=8)
+    plain = score_images(model, pixels, emb)
+    tta = score_images(model, pixels, emb, tta="tencrop")
+    assert tta.shape == plain.shape and not np.allclose(tta, plain)

@@ -1,0 +1,122 @@
+"""Your own data: a CSV file of image paths and labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from zsbench.data.base import PARTS, ClassInfo, ImageTable
+from zsbench.data.files import FileImageSource
+from zsbench.data.splitting import patient_split
+from zsbench.data.vocab import NO_FINDING, canonical
+from zsbench.errors import DataError, UsageError
+from zsbench.registry import DATASETS
+from zsbench.text.library import NIH_DESCRIPTIONS
+
+
+class CsvDataset(FileImageSource):
+    """Images listed in a CSV file, labels in it too.
+
+    Columns (names configurable with ``--dataset-option``):
+
+    - ``image_column`` (default ``path``): image path, relative to ``--root`` or absolute;
+    - labels either as one ``labels_column`` (default ``labels``) of ``|``-separated names
+      (``Effusion|Mass``; empty or ``No Finding`` = none), or as ``label_columns``
+      (``"Effusion,Mass,..."``) of 1 / 0 / blank (blank = unknown);
+    - optional ``patient_column`` (default: each image its own patient) and ``part_column`` with
+      values train / val / test (default: a seeded patient-disjoint 70/10/20 split).
+
+    Label names are mapped to the canonical vocabulary (Pleural Effusion -> Effusion, ...).
+    """
+
+    name = "csv"
+
+    def __init__(self, metadata: str | Path | None, root: str | Path | None = None, image_size: int = 256,
+                 seed: int = 0, cache: str | Path | None = None, image_column: str = "path",
+                 labels_column: str = "labels", label_columns: str | None = None,
+                 patient_column: str | None = None, part_column: str | None = None) -> None:
+        super().__init__(root, image_size, cache)
+        if not metadata:
+            raise UsageError("dataset 'csv' needs --metadata FILE.csv")
+        self.metadata_path = Path(metadata)
+        if not self.metadata_path.is_file():
+            raise UsageError(f"--metadata {metadata} does not exist")
+        self.seed = seed
+        self.image_column, self.labels_column = image_column, labels_column
+        self.label_columns = [c.strip() for c in label_columns.split(",")] if label_columns else None
+        self.patient_column, self.part_column = patient_column, part_column
+        self._table: ImageTable | None = None
+
+    def classes(self) -> list[ClassInfo]:
+        return [ClassInfo(c, NIH_DESCRIPTIONS.get(c, ())) for c in self.table().class_names]
+
+    def _column(self, df: pd.DataFrame, name: str, what: str) -> pd.Series:
+        if name not in df.columns:
+            raise UsageError(
+                f"{self.metadata_path}: no {what} column {name!r} (columns: {', '.join(map(str, df.columns))}); "
+                f"set it with --dataset-option {what.replace(' ', '_')}_column=NAME"
+            )
+        return df[name]
+
+    def table(self) -> ImageTable:
+        if self._table is not None:
+            return self._table
+        try:
+            df = pd.read_csv(self.metadata_path, dtype=str, keep_default_na=False)
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read {self.metadata_path}: {exc.__class__.__name__}") from None
+        ids = self._column(df, self.image_column, "image").to_numpy()
+        if self.label_columns:
+            for c in self.label_columns:
+                self._column(df, c, "label")
+            names = [canonical(c) for c in self.label_columns]
+            raw = df[self.label_columns].replace("", np.nan)
+            try:
+                labels = raw.astype(np.float32).to_numpy()
+            except ValueError:
+                raise DataError(f"{self.metadata_path}: label columns must hold 1, 0 or blank") from None
+        else:
+            lists = [
+                [canonical(x) for x in str(v).split("|") if x.strip()]
+                for v in self._column(df, self.labels_column, "labels")
+            ]
+            names = sorted({n for ls in lists for n in ls} - {NO_FINDING})
+            col = {n: i for i, n in enumerate(names)}
+            labels = np.zeros((len(df), len(names)), dtype=np.float32)
+            for row, ls in enumerate(lists):
+                for n in ls:
+                    if n != NO_FINDING:
+                        labels[row, col[n]] = 1.0
+        patients = self._column(df, self.patient_column, "patient").to_numpy() if self.patient_column else ids
+        if self.part_column:
+            part = self._column(df, self.part_column, "part").str.strip().str.lower().to_numpy()
+            bad = sorted(set(part) - set(PARTS))
+            if bad:
+                raise DataError(f"{self.metadata_path}: part values must be train, val or test (found {bad[:3]})")
+        else:
+            part = patient_split(patients, seed=self.seed)
+        self._table = ImageTable(ids.astype(str), patients.astype(str), labels, part.astype(str), names)
+        return self._table
+
+    def candidate_paths(self, image_id: str) -> list[Path]:
+        path = Path(image_id)
+        if path.is_absolute():
+            return [path]
+        return [self._require_root() / path]
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "metadata": str(self.metadata_path), "root": str(self.root) if self.root else None,
+                "image_size": self.image_size}
+
+
+@DATASETS.register("csv", description="your own images: a CSV of paths and labels (--metadata)")
+def create_csv(*, metadata: str | None = None, root: str | None = None, image_size: int | None = None,
+               seed: int = 0, cache: str | None = None, **options: str) -> CsvDataset:
+    known = {"image_column", "labels_column", "label_columns", "patient_column", "part_column"}
+    extra = {k: v for k, v in options.items() if v is not None and k not in ("n_images", "split_lists")}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise UsageError(f"unknown csv dataset options {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return CsvDataset(metadata, root, image_size or 256, seed, cache, **extra)

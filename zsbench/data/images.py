@@ -1,0 +1,46 @@
+"""Reading chest X-ray image files as 8-bit grayscale, whatever their format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from zsbench.errors import DataError
+
+
+def to_uint8_gray(img: Image.Image) -> np.ndarray:
+    """8-bit grayscale of a PIL image: 16-bit and 32-bit images are scaled by their own range,
+    palette and RGB(A) images are converted through luminance (alpha is dropped)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        if hi <= lo:
+            return np.zeros(arr.shape, dtype=np.uint8)
+        return ((arr - lo) * (255.0 / (hi - lo)) + 0.5).astype(np.uint8)
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA"):
+        img = img.convert("RGB" if img.mode == "RGBA" else "L")
+    return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+def read_gray(path: str | Path) -> np.ndarray:
+    """An image file as uint8 (H, W). Raises :class:`DataError` for missing or unreadable files."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return to_uint8_gray(img)
+    except FileNotFoundError:
+        raise DataError(f"image file {path} does not exist") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"image file {path} is corrupt or not an image ({exc.__class__.__name__})") from None
+
+
+def resize_square(gray: np.ndarray, size: int) -> np.ndarray:
+    """Resize to size x size (the whole image, aspect not kept, as chest X-ray pipelines do)."""
+    if gray.shape == (size, size):
+        return gray
+    img = Image.fromarray(gray)
+    return np.asarray(img.resize((size, size), Image.BILINEAR, reducing_gap=2.0), dtype=np.uint8)
