@@ -103,3 +103,20 @@ def test_list_shows_origin():
     res = invoke(["list"])
     for kind in ("methods", "datasets", "text-encoders", "cxr-ml-gzsl", "minilm", "synthetic"):
         assert kind in res.output
+
+
+@pytest.mark.parametrize("method", ["linear", "supervised", "lesa", "mlzsl", "cxr-ml-gzsl:reference"])
+def test_every_method_runs_end_to_end_and_its_checkpoint_reloads(method, tiny_run_args, tmp_path):
+    from zsbench.checkpoint import load_checkpoint
+
+    name, _, preset = method.partition(":")
+    extra = ["--method-option", f"preset={preset}"] if preset else []
+    res = invoke(["run", *tiny_run_args, "--method", name, *extra, "--json"])
+    assert res.exit_code == 0, res.output
+    result = json.loads(res.stdout)
+    assert result["zero_shot"] is (name != "supervised")
+    assert result["unseen_texts_in_training"] is (preset == "reference")
+    assert 0.0 <= result["metrics"]["auroc_unseen"] <= 1.0
+    run_dir = tmp_path / "runs" / result["run_id"]
+    loaded = load_checkpoint(run_dir / "best.pt")
+    assert loaded.model.method.name == name

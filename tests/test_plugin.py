@@ -27,10 +27,11 @@ def plugin_env(tmp_path_factory):
 
 
 def test_plugin_is_listed_with_its_distribution(plugin_env):
-    out = subprocess.run([sys.executable, "-m", "zsbench", "list", "backbones"],
+    out = subprocess.run([sys.executable, "-m", "zsbench", "list", "backbones", "--json"],
                          capture_output=True, text=True, env=plugin_env, check=True).stdout
-    line = next(line for line in out.splitlines() if "mini-resnet" in line)
-    assert "zsbench-example-backbone" in line and "0.1.0" in line
+    entries = {e["name"]: e for e in json.loads(out)["backbones"]}
+    assert entries["mini-resnet"]["origin"] == "zsbench-example-backbone 0.1.0"
+    assert entries["tiny-cnn"]["origin"] == "built-in"
 
 
 def test_run_with_plugin_backbone(plugin_env, tmp_path):

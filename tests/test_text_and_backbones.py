@@ -44,7 +44,7 @@ def test_attribute_encoder():
 def test_tiny_cnn_and_timm_take_one_channel():
     pixels = torch.randint(0, 256, (2, 1, 40, 40), dtype=torch.uint8)
     for spec in ("tiny-cnn", "timm:resnet18"):
-        backbone = BACKBONES.create(spec, image_size=32).eval()
+        backbone = BACKBONES.create(spec, image_size=32, pretrained=False).eval()
         x = prepare_batch(pixels, backbone.preprocess)
         assert x.shape == (2, 1, 32, 32)
         with torch.no_grad():

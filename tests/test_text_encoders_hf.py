@@ -93,3 +93,22 @@ def test_precomputed_npy_in_nih_order_and_json(tmp_path):
     assert enc.encode_classes([ClassInfo("Mass"), ClassInfo("Effusion")], "name").tolist() == [[3, 4], [1, 2]]
     with pytest.raises(UsageError, match="no embedding for Hernia"):
         enc.encode_classes([ClassInfo("Hernia")], "name")
+
+
+def test_ensemble_is_the_mean_of_the_description_embeddings(tiny_bert):
+    classes = [ClassInfo("Mass", ("round dense opacity", "dense round lung")), ClassInfo("Effusion", ("fluid level",))]
+    enc = HFTextEncoder(str(tiny_bert), cache=False)
+    ensemble = enc.encode_classes(classes, "ensemble")
+    each = enc.encode_texts(["round dense opacity", "dense round lung", "fluid level"])
+    assert np.allclose(ensemble[0], each[:2].mean(0), atol=1e-5) and np.allclose(ensemble[1], each[2], atol=1e-5)
+    with pytest.raises(UsageError, match="no description for X"):
+        enc.encode_classes([ClassInfo("X")], "ensemble")
+
+
+def test_library_has_several_descriptions_for_nih_and_chexpert_classes():
+    from zsbench.data.chexpert import CheXpert
+    from zsbench.data.nih import NIHChestXray14
+
+    for dataset in (NIHChestXray14(), CheXpert()):
+        for info in dataset.classes():
+            assert len(info.descriptions) >= 3, info.name

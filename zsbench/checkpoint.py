@@ -215,11 +215,13 @@ def load_checkpoint(path: str | Path, device: torch.device | None = None) -> Loa
     ensure_builtins()
     spec = meta.backbone.get("spec", meta.config.get("backbone"))
     try:
-        backbone = BACKBONES.create(spec, image_size=meta.image_size)
+        backbone = BACKBONES.create(spec, image_size=meta.image_size, pretrained=False)
         method = METHODS.create(
             meta.config["method"],
             feature_dim=backbone.feature_dim,
+            feature_map_dim=getattr(backbone, "feature_map_dim", None),
             text_dim=int(meta.text_encoder["dim"]),
+            n_classes=len(meta.class_names),
             options=dict(meta.config.get("method_options") or {}),
         )
     except CheckpointError:

@@ -41,6 +41,8 @@ class RunConfig:
     image_size: int | None = None  # None: the dataset's default
     n_images: int | None = None  # synthetic world size; None: the dataset's default
     augment: bool = True
+    pretrained: bool = True  # backbones with pretrained weights load them (offline); False: random
+    backbone_weights: str | None = None  # a local weights file for the backbone
     root: str | None = None  # image folder of file-based datasets
     metadata: str | None = None  # label file, where the dataset has a default
     split_lists: str | None = None  # folder with train/val/test_list.txt

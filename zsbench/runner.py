@@ -32,6 +32,7 @@ from zsbench.engine.trainer import (
     train,
 )
 from zsbench.errors import LeakageError, UsageError
+from zsbench.methods.mlzsl import label_correlation
 from zsbench.metrics import evaluate
 from zsbench.registry import BACKBONES, DATASETS, METHODS, TEXT_ENCODERS, ensure_builtins
 from zsbench.results import (
@@ -43,7 +44,7 @@ from zsbench.results import (
     write_json,
     write_scores,
 )
-from zsbench.text.class_texts import CLASS_TEXT_MODES, class_texts
+from zsbench.text.class_texts import CLASS_TEXT_MODES, class_texts, ensemble_groups
 
 MAX_MISSING_SHARE = 0.01  # a run refuses when more images than this are missing
 
@@ -147,7 +148,8 @@ def drop_missing_images(dataset: DatasetSource, splits: DataSplits, allow_missin
 def _build_model(config: Any, dataset: DatasetSource, text_dim: int, n_classes: int,
                  device: torch.device) -> ZeroShotModel:
     seed_everything(config.seed)  # every build starts from the same initial weights
-    backbone = BACKBONES.create(config.backbone, image_size=getattr(dataset, "image_size", 224))
+    backbone = BACKBONES.create(config.backbone, image_size=getattr(dataset, "image_size", 224),
+                                pretrained=config.pretrained, weights=config.backbone_weights)
     method = METHODS.create(
         config.method,
         feature_dim=backbone.feature_dim,
@@ -282,6 +284,9 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
     check_training_classes(train_columns, unseen, allowed=not zero_shot)
     if unseen_texts:  # only presets that declare it (e.g. the public code's L_con over all classes)
         model.method.bind_all_classes(all_embeddings)
+    if hasattr(model.method, "bind_cooccurrence"):  # MLZSL's graph: seen-class training labels only
+        correlation = label_correlation(torch.from_numpy(splits.train.labels[:, train_columns]))
+        model.method.bind_cooccurrence(correlation, all_embeddings[train_columns])
     train_embeddings = all_embeddings[train_columns]  # the only class texts training sees by default
     outcome = train(
         model,
@@ -307,7 +312,10 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
     timings["test_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
 
-    texts = class_texts(classes, config.class_text) if encoder.uses_text else None
+    texts: list[Any] | None = None
+    if encoder.uses_text:
+        texts = ([list(g) for g in ensemble_groups(classes)] if config.class_text == "ensemble"
+                 else class_texts(classes, config.class_text))
     result = {
         "schema_version": RESULT_SCHEMA_VERSION,
         "zsbench_version": __version__,

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from zsbench.errors import DataError
+
 
 @dataclass(frozen=True)
 class Preprocess:
@@ -16,6 +18,8 @@ class Preprocess:
     in_chans: int = 1
     mean: tuple[float, ...] = (0.5,)
     std: tuple[float, ...] = (0.25,)
+    #: where normalised inputs must lie; a batch outside it means a broken pipeline
+    expected_range: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -33,6 +37,8 @@ class Backbone(nn.Module):
 
 def prepare_batch(pixels: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:
     """uint8 (n, 1, H, W) -> normalised float (n, in_chans, size, size)."""
+    if pixels.dtype != torch.uint8:
+        raise DataError(f"pixels must be uint8 (0..255), got {pixels.dtype}; zsbench datasets return uint8")
     x = pixels.float().div_(255.0)
     if x.shape[-1] != preprocess.input_size or x.shape[-2] != preprocess.input_size:
         x = nn.functional.interpolate(
@@ -42,4 +48,20 @@ def prepare_batch(pixels: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:
         x = x.expand(-1, preprocess.in_chans, -1, -1)
     mean = torch.tensor(preprocess.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     std = torch.tensor(preprocess.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    return (x - mean) / std
+    out = (x - mean) / std
+    check_range(out, preprocess)
+    return out
+
+
+def check_range(x: torch.Tensor, preprocess: Preprocess) -> None:
+    """Fail loudly when a batch is not in the backbone's expected input range."""
+    if preprocess.expected_range is None:
+        return
+    lo, hi = preprocess.expected_range
+    tolerance = 1e-3 * (hi - lo)
+    x_min, x_max = float(x.min()), float(x.max())
+    if x_min < lo - tolerance or x_max > hi + tolerance:
+        raise DataError(
+            f"input batch spans [{x_min:.3g}, {x_max:.3g}] but the backbone expects [{lo:g}, {hi:g}]; "
+            "feed uint8 pixels through prepare_batch"
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from zsbench.backbones.base import Backbone, Preprocess
@@ -13,16 +15,32 @@ class TimmBackbone(Backbone):
     """A timm model with its classifier removed, built for 1-channel input.
 
     timm adapts the first convolution to ``in_chans=1`` (summing pretrained RGB filters), so
-    grayscale X-rays need no channel copying. Weights start random: zsbench never downloads them.
+    grayscale X-rays need no channel copying. Pretrained weights come from ``weights`` (a local
+    file) or from the Hugging Face hub cache; zsbench runs offline, so a missing cache is an error
+    that names the fix. ``pretrained=False`` starts from random weights.
     """
 
-    def __init__(self, name: str, input_size: int) -> None:
+    def __init__(self, name: str, input_size: int, pretrained: bool = True, weights: str | None = None) -> None:
         super().__init__()
         import timm
 
         if not timm.is_model(name):
             raise UnknownNameError("timm model", name, timm.list_models())
-        self.model = timm.create_model(name, pretrained=False, num_classes=0, in_chans=1)
+        kwargs: dict = {"num_classes": 0, "in_chans": 1}
+        if weights:
+            if not Path(weights).is_file():
+                raise UsageError(f"--backbone-weights {weights} does not exist")
+            kwargs["pretrained_cfg_overlay"] = {"file": str(weights)}
+        try:
+            self.model = timm.create_model(name, pretrained=pretrained or bool(weights), **kwargs)
+        except (OSError, RuntimeError, ValueError) as exc:
+            if not (pretrained or weights):
+                raise
+            raise UsageError(
+                f"no pretrained weights for timm model {name!r} in the hub cache ({exc.__class__.__name__}); "
+                "pass --backbone-weights FILE, fill the cache where the hub is reachable, or use --no-pretrained"
+            ) from None
+        self.pretrained = bool(pretrained or weights)
         self.feature_dim = int(self.model.num_features)
         cfg = getattr(self.model, "pretrained_cfg", {}) or {}
         mean = cfg.get("mean", (0.485, 0.456, 0.406))
@@ -39,12 +57,17 @@ class TimmBackbone(Backbone):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.forward_features(x)
 
+    @property
+    def feature_map_dim(self) -> int:
+        return self.feature_dim
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
 
 @BACKBONES.register("timm", parametric=True, description="any timm model, e.g. timm:resnet18")
-def create_timm(name: str, *, image_size: int = 224, **_: object) -> TimmBackbone:
+def create_timm(name: str, *, image_size: int | None = None, pretrained: bool = True,
+                weights: str | None = None, **_: object) -> TimmBackbone:
     if not name:
         raise UsageError("give a timm model name, e.g. --backbone timm:resnet18")
-    return TimmBackbone(name, input_size=image_size)
+    return TimmBackbone(name, input_size=image_size or 224, pretrained=pretrained, weights=weights)

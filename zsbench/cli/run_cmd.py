@@ -32,6 +32,9 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--split", help=f"Class split name or YAML path [default: {_DEFAULTS.split}].")
 @click.option("--method", help=f"Method name [default: {_DEFAULTS.method}].")
 @click.option("--backbone", help=f"Backbone, e.g. tiny-cnn or timm:resnet18 [default: {_DEFAULTS.backbone}].")
+@click.option("--no-pretrained", "pretrained", flag_value=False, default=None,
+              help="Start the backbone from random weights.")
+@click.option("--backbone-weights", help="Local weights file for the backbone (e.g. a timm checkpoint).")
 @click.option("--text-encoder", help=f"Text encoder [default: {_DEFAULTS.text_encoder}].")
 @click.option("--class-text", help=f"name or description [default: {_DEFAULTS.class_text}].")
 @click.option("--seed", type=int, help=f"Seed for model init, shuffling and augmentation [default: {_DEFAULTS.seed}].")

@@ -14,7 +14,7 @@ from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
 from zsbench.registry import DATASETS
-from zsbench.text.library import NIH_DESCRIPTIONS
+from zsbench.text.library import DESCRIPTIONS
 
 CHEXPERT_LABELS = (
     "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema", "Consolidation",
@@ -57,7 +57,7 @@ class CheXpert(FileImageSource):
         self._table: ImageTable | None = None
 
     def classes(self) -> list[ClassInfo]:
-        return [ClassInfo(c, NIH_DESCRIPTIONS.get(c, ())) for c in self.class_names]
+        return [ClassInfo(c, DESCRIPTIONS.get(c, ())) for c in self.class_names]
 
     def _read(self, path: Path) -> pd.DataFrame:
         try:

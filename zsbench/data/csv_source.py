@@ -13,7 +13,7 @@ from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
 from zsbench.registry import DATASETS
-from zsbench.text.library import NIH_DESCRIPTIONS
+from zsbench.text.library import DESCRIPTIONS
 
 
 class CsvDataset(FileImageSource):
@@ -50,7 +50,7 @@ class CsvDataset(FileImageSource):
         self._table: ImageTable | None = None
 
     def classes(self) -> list[ClassInfo]:
-        return [ClassInfo(c, NIH_DESCRIPTIONS.get(c, ())) for c in self.table().class_names]
+        return [ClassInfo(c, DESCRIPTIONS.get(c, ())) for c in self.table().class_names]
 
     def _column(self, df: pd.DataFrame, name: str, what: str) -> pd.Series:
         if name not in df.columns:

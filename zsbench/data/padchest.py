@@ -16,7 +16,7 @@ from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
 from zsbench.registry import DATASETS
-from zsbench.text.library import NIH_DESCRIPTIONS
+from zsbench.text.library import DESCRIPTIONS
 
 PADCHEST_CSV = "PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv.gz"
 # report annotations that are not findings
@@ -67,7 +67,7 @@ class PadChest(FileImageSource):
         self._dirs: dict[str, str] = {}
 
     def classes(self) -> list[ClassInfo]:
-        return [ClassInfo(c, NIH_DESCRIPTIONS.get(c, ())) for c in self.table().class_names]
+        return [ClassInfo(c, DESCRIPTIONS.get(c, ())) for c in self.table().class_names]
 
     def table(self) -> ImageTable:
         if self._table is not None:

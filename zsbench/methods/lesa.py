@@ -174,9 +174,11 @@ class Lesa(Method):
         regions = self.regions(features)
         logits, attended = self.attend(regions)
         weights = self.class_weights(class_embeddings)
-        head_scores = attended @ weights.T  # (n, M, C)
+        # the loss terms run in float32 even under autocast: sums of many small hinges lose bits in bf16
+        head_scores = (attended @ weights.T).float()  # (n, M, C)
         scores = head_scores.amax(dim=1)
-        global_scores = regions.mean(dim=1) @ weights.T
+        global_scores = (regions.mean(dim=1) @ weights.T).float()
+        logits = logits.float()
         rank = lesa_ranking_loss(scores, labels, cfg.margin)
         cov = coverage_loss(head_scores, labels)
         rel = relevance_loss(scores, global_scores, labels, cfg.rel_margin)
@@ -200,6 +202,6 @@ def create_lesa(
 ) -> Lesa:
     config = parse_options(LesaConfig, options, "lesa")
     if feature_map_dim is None:
-        raise UsageError("lesa attends over the backbone's spatial feature map, but this backbone "
-                         "does not report feature_map_dim; use tiny-cnn or a CNN backbone")
+        raise UsageError("lesa attends over the backbone's spatial feature map and needs its channel "
+                         "count (feature_map_dim), which was not given; use a backbone that reports it")
     return Lesa(feature_map_dim, text_dim, config)

@@ -64,7 +64,8 @@ class LinearEmbedding(Method):
     def loss(
         self, features: torch.Tensor, class_embeddings: torch.Tensor, labels: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        rank = pairwise_hinge_loss(self(features, class_embeddings), labels, self.config.margin)
+        scores = self(features, class_embeddings).float()  # float32 even under autocast
+        rank = pairwise_hinge_loss(scores, labels, self.config.margin)
         return rank, {"rank": rank.item()}
 
     def describe(self) -> dict[str, object]:

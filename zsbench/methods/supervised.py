@@ -4,10 +4,10 @@ BCE on the labels of ALL classes, unseen ones included.
 It shows how far the zero-shot methods are from a model that saw every label (the role of the
 CheXNet reference in REFERENCE.md section 4), so every output that contains it is flagged through
 ``zero_shot = False``. It ignores the class texts: ``class_embeddings`` only tells it how many
-classes are scored. The classifier is built for ``n_classes`` outputs (option, which the runner sets
-to the dataset's class count C), and ``forward`` returns ``logits[:, :C']`` for C' rows of
-``class_embeddings``: the classes must come in the order of the training label columns, and it
-cannot score a class it never had labels for.
+classes are scored. The classifier has ``n_classes`` outputs (an option, or the factory's
+``n_classes`` keyword, which the runner sets to the dataset's class count C); for C' rows of
+``class_embeddings`` ``forward`` returns ``logits[:, :C']``. So the classes must come in the order
+of the training label columns, and it cannot score a class it never had labels for.
 """
 
 from __future__ import annotations
@@ -72,9 +72,12 @@ def create_supervised(
     text_dim: int,
     options: dict[str, Any] | None = None,
     feature_map_dim: int | None = None,
+    n_classes: int | None = None,
     **_: object,
 ) -> Supervised:
+    """``n_classes`` may come as an option or as a keyword from the runner; the option wins."""
     config = parse_options(SupervisedConfig, options, "supervised")
-    if config.n_classes is None:
+    count = config.n_classes if config.n_classes is not None else n_classes
+    if count is None:
         raise UsageError("supervised needs option n_classes (the number of classes it is trained on)")
-    return Supervised(feature_dim, config.n_classes)
+    return Supervised(feature_dim, int(count))

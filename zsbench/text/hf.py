@@ -15,7 +15,7 @@ from zsbench.data.vocab import NIH_CLASSES, canonical
 from zsbench.errors import DataError, UsageError
 from zsbench.registry import TEXT_ENCODERS
 from zsbench.results import atomic_write_bytes
-from zsbench.text.class_texts import class_texts
+from zsbench.text.class_texts import encode_with_mode
 from zsbench.text.encoders import SentenceTransformerEncoder, TextEncoder
 
 #: Short names for biomedical language models on the Hugging Face hub.
@@ -114,7 +114,7 @@ class HFTextEncoder(TextEncoder):
         return np.stack(out).astype(np.float32)
 
     def encode_classes(self, classes: list[ClassInfo], class_text: str) -> np.ndarray:
-        return self.encode_texts(class_texts(classes, class_text))
+        return encode_with_mode(self.encode_texts, classes, class_text)
 
     def describe(self) -> dict[str, object]:
         return {"id": self.id, "model": self.model_ref, "pooling": self.pooling, "layer": self.layer,
