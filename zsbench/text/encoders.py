@@ -8,7 +8,6 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from zsbench.data.base import ClassInfo
-from zsbench.data.synthetic.lexicon import ATTRIBUTES, PATTERNS
 from zsbench.errors import UsageError
 from zsbench.registry import TEXT_ENCODERS
 from zsbench.text.class_texts import encode_with_mode
@@ -72,17 +71,10 @@ def minilm_location() -> str:
 
 
 class AttributeEncoder(TextEncoder):
-    """The dataset's own attribute vectors: perfect semantics, an upper bound for zero-shot.
-
-    ``pattern_weight`` scales the pattern entries (round, patchy, hazy, ...) against the location,
-    size and density modifiers, for datasets whose attributes are the synthetic lexicon's.
-    """
+    """The dataset's own attribute vectors: perfect semantics, an upper bound for zero-shot."""
 
     id = "attributes"
     uses_text = False
-
-    def __init__(self, pattern_weight: float = 1.0) -> None:
-        self.pattern_weight = float(pattern_weight)
 
     def encode_classes(self, classes: list[ClassInfo], class_text: str) -> np.ndarray:
         missing = [c.name for c in classes if c.attributes is None]
@@ -91,13 +83,7 @@ class AttributeEncoder(TextEncoder):
                 "text encoder 'attributes' needs attribute vectors, which this dataset lacks "
                 f"(for {', '.join(missing[:3])}); use it with --dataset synthetic"
             )
-        vectors = np.asarray([c.attributes for c in classes], dtype=np.float32)
-        if self.pattern_weight != 1.0 and vectors.shape[1] == len(ATTRIBUTES):
-            vectors[:, [ATTRIBUTES.index(p) for p in PATTERNS]] *= self.pattern_weight
-        return vectors
-
-    def describe(self) -> dict[str, object]:
-        return {"id": self.id, "pattern_weight": self.pattern_weight}
+        return np.asarray([c.attributes for c in classes], dtype=np.float32)
 
 
 class RandomEncoder(TextEncoder):
@@ -127,8 +113,8 @@ def create_minilm(**_: object) -> TextEncoder:
 
 
 @TEXT_ENCODERS.register("attributes", description="synthetic attribute vectors (ideal semantics)")
-def create_attributes(*, pattern_weight: float = 1.0, **_: object) -> TextEncoder:
-    return AttributeEncoder(pattern_weight)
+def create_attributes(**_: object) -> TextEncoder:
+    return AttributeEncoder()
 
 
 @TEXT_ENCODERS.register("random", description="seeded Gaussian vectors (control)")
