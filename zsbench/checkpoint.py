@@ -207,35 +207,31 @@ class LoadedCheckpoint:
 
 def load_checkpoint(path: str | Path, device: torch.device | None = None) -> LoadedCheckpoint:
     """Rebuild the backbone and method from the registries with the recorded config; load weights."""
-    from zsbench.engine.trainer import ZeroShotModel
-    from zsbench.registry import BACKBONES, METHODS, ensure_builtins
+    from zsbench.engine.trainer import create_model
+    from zsbench.registry import ensure_builtins
 
     raw = read_checkpoint(path)
     meta, where = raw.meta, str(raw.path)
     ensure_builtins()
     spec = meta.backbone.get("spec", meta.config.get("backbone"))
     try:
-        backbone = BACKBONES.create(spec, image_size=meta.image_size, pretrained=False)
-        method = METHODS.create(
-            meta.config["method"],
-            feature_dim=backbone.feature_dim,
-            feature_map_dim=getattr(backbone, "feature_map_dim", None),
-            text_dim=int(meta.text_encoder["dim"]),
-            n_classes=len(meta.class_names),
-            options=dict(meta.config.get("method_options") or {}),
+        # the trained weights are loaded below, so nothing pretrained is fetched here
+        model = create_model(
+            spec, meta.config["method"], meta.config.get("method_options") or {},
+            image_size=meta.image_size, text_dim=int(meta.text_encoder["dim"]),
+            n_classes=len(meta.class_names), pretrained=False,
         )
     except CheckpointError:
         raise
     except UsageError as exc:  # e.g. the plugin that provided the backbone is not installed here
         raise CheckpointError(f"cannot rebuild the model of {where}: {exc}") from None
     recorded = json.loads(json.dumps(meta.backbone.get("preprocess")))
-    built = json.loads(json.dumps(backbone.preprocess.to_dict()))
+    built = json.loads(json.dumps(model.backbone.preprocess.to_dict()))
     if recorded != built:
         raise CheckpointError(
             f"backbone {spec!r} now preprocesses as {built}, but {where} was trained with {recorded}; "
             "use the zsbench (or plugin) version that wrote it"
         )
-    model = ZeroShotModel(backbone, method)
     try:
         model.load_state_dict(raw.state_dict)
     except RuntimeError as exc:

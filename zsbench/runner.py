@@ -27,6 +27,7 @@ from zsbench.engine.trainer import (
     ProgressFn,
     TrainSettings,
     ZeroShotModel,
+    create_model,
     score_images,
     seen_auroc_validator,
     train,
@@ -148,17 +149,12 @@ def drop_missing_images(dataset: DatasetSource, splits: DataSplits, allow_missin
 def _build_model(config: Any, dataset: DatasetSource, text_dim: int, n_classes: int,
                  device: torch.device) -> ZeroShotModel:
     seed_everything(config.seed)  # every build starts from the same initial weights
-    backbone = BACKBONES.create(config.backbone, image_size=getattr(dataset, "image_size", 224),
-                                pretrained=config.pretrained, weights=config.backbone_weights)
-    method = METHODS.create(
-        config.method,
-        feature_dim=backbone.feature_dim,
-        feature_map_dim=getattr(backbone, "feature_map_dim", None),
-        text_dim=text_dim,
-        n_classes=n_classes,
-        options=dict(config.method_options),
+    model = create_model(
+        config.backbone, config.method, config.method_options,
+        image_size=getattr(dataset, "image_size", 224), text_dim=text_dim, n_classes=n_classes,
+        pretrained=config.pretrained, weights=config.backbone_weights,
     )
-    return ZeroShotModel(backbone, method).to(device)
+    return model.to(device)
 
 
 def _load_resume_state(run_dir: Path, config: Any) -> dict[str, Any]:

@@ -42,6 +42,33 @@ class ZeroShotModel(nn.Module):
         return self.method(self.features(x), class_embeddings)
 
 
+def create_model(
+    backbone_spec: str,
+    method_name: str,
+    method_options: dict[str, Any],
+    *,
+    image_size: int,
+    text_dim: int,
+    n_classes: int,
+    pretrained: bool,
+    weights: str | None = None,
+) -> ZeroShotModel:
+    """Backbone and method from the registries, wired together: the one recipe that training
+    (the runner) and reloading a checkpoint both follow, so they cannot drift apart."""
+    from zsbench.registry import BACKBONES, METHODS
+
+    backbone = BACKBONES.create(backbone_spec, image_size=image_size, pretrained=pretrained, weights=weights)
+    method = METHODS.create(
+        method_name,
+        feature_dim=backbone.feature_dim,
+        feature_map_dim=getattr(backbone, "feature_map_dim", None),
+        text_dim=text_dim,
+        n_classes=n_classes,
+        options=dict(method_options),
+    )
+    return ZeroShotModel(backbone, method)
+
+
 @dataclass
 class TrainSettings:
     epochs: int
