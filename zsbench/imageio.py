@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from zsbench.data.images import resize_square, scale_to_uint8
 from zsbench.errors import ImageReadError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".dcm", ".dicom", ".tif", ".tiff", ".bmp")
@@ -38,15 +39,6 @@ class XrayImage:
 
 def _is_dicom(path: Path, head: bytes) -> bool:
     return path.suffix.lower() in (".dcm", ".dicom") or head[128:132] == b"DICM"
-
-
-def _scale(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Linear map of [lo, hi] to [0, 255], clipped; a flat image becomes black."""
-    values = values.astype(np.float64)
-    if hi <= lo:
-        return np.zeros(values.shape, dtype=np.uint8)
-    out = (values - lo) * (255.0 / (hi - lo)) + 0.5  # round half up, as zsbench.data.images does
-    return np.clip(np.floor(out), 0, 255).astype(np.uint8)
 
 
 def _read_pillow(path: Path) -> XrayImage:
@@ -99,7 +91,7 @@ def _read_dicom(path: Path) -> XrayImage:
     if raw.ndim == 3:  # colour DICOM (secondary capture): luminance
         rgb = raw.astype(np.float64)
         gray = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
-        return XrayImage(path, _scale(gray, 0, float(2 ** int(ds.get("BitsStored", 8)) - 1)), "DICOM", 8)
+        return XrayImage(path, scale_to_uint8(gray, 0, float(2 ** int(ds.get("BitsStored", 8)) - 1)), "DICOM", 8)
     bits = int(ds.get("BitsStored", raw.dtype.itemsize * 8))
     values = np.asarray(apply_modality_lut(raw, ds), dtype=np.float64)
     rescaled = "RescaleSlope" in ds or "RescaleIntercept" in ds or "ModalityLUTSequence" in ds
@@ -111,7 +103,7 @@ def _read_dicom(path: Path) -> XrayImage:
         lo, hi = 0.0, 255.0
     else:
         lo, hi = float(values.min()), float(values.max())
-    pixels = _scale(values, lo, hi)
+    pixels = scale_to_uint8(values, lo, hi)
     if photometric == "MONOCHROME1":  # low values are bright in MONOCHROME1
         pixels = 255 - pixels
     return XrayImage(path, pixels, "DICOM", bits)
@@ -126,16 +118,6 @@ def read_image(path: str | Path) -> XrayImage:
     except OSError as exc:
         raise ImageReadError(f"cannot open image {p}: {exc.strerror or exc.__class__.__name__}") from None
     return _read_dicom(p) if _is_dicom(p, head) else _read_pillow(p)
-
-
-def resize_square(pixels: np.ndarray, size: int) -> np.ndarray:
-    """(H, W) uint8 to (size, size), as file-based datasets resize for training.
-
-    Non-square images are stretched, not cropped: a crop could cut off the finding being asked about.
-    """
-    from zsbench.data import images
-
-    return images.resize_square(pixels, size)
 
 
 def load_for_model(paths: list[Path], size: int) -> np.ndarray:

@@ -10,15 +10,20 @@ from PIL import Image, UnidentifiedImageError
 from zsbench.errors import DataError
 
 
+def scale_to_uint8(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Linear map of [lo, hi] onto 0..255 (rounded half up, clipped); a flat range becomes black."""
+    if hi <= lo:
+        return np.zeros(values.shape, dtype=np.uint8)
+    out = (values.astype(np.float64) - lo) * (255.0 / (hi - lo)) + 0.5
+    return np.clip(np.floor(out), 0, 255).astype(np.uint8)
+
+
 def to_uint8_gray(img: Image.Image) -> np.ndarray:
     """8-bit grayscale of a PIL image: 16-bit and 32-bit images are scaled by their own range,
     palette and RGB(A) images are converted through luminance (alpha is dropped)."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        if hi <= lo:
-            return np.zeros(arr.shape, dtype=np.uint8)
-        return ((arr - lo) * (255.0 / (hi - lo)) + 0.5).astype(np.uint8)
+        return scale_to_uint8(arr, float(arr.min()), float(arr.max()))
     if img.mode == "P":
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA"):
