@@ -11,8 +11,16 @@ import pytest
 import torch
 
 from tests.conftest import TINY_RUN
+from zsbench.backbones.base import prepare_batch
 from zsbench.backbones.tiny_cnn import TinyCNN
-from zsbench.engine.trainer import TrainSettings, ZeroShotModel, score_images, ten_crops, train
+from zsbench.engine.trainer import (
+    TrainSettings,
+    ZeroShotModel,
+    score_images,
+    seen_loss_validator,
+    ten_crops,
+    train,
+)
 from zsbench.errors import TrainingError
 from zsbench.methods.cxr_ml_gzsl import CxrMlGzsl, CxrMlGzslConfig
 
@@ -96,6 +104,37 @@ def test_early_stopping_and_max_steps():
                 validate=lambda m: 0.5, progress=lambda stage, done, total, info: seen.append((stage, done, total)))
     assert len(out.history) == 2  # 4 steps per epoch: the budget ends in epoch 2
     assert max(d for s, d, t in seen if s == "train") == 6
+
+
+def test_the_schedule_can_follow_the_validation_loss():
+    # val AUROC keeps improving while the val loss keeps rising: only the val_loss schedule cuts the lr
+    lrs = {}
+    for monitor in ("val_score", "val_loss"):
+        model, pixels, labels, emb = _tiny_problem()
+        scores, losses = iter([0.5, 0.6, 0.7, 0.8]), iter([1.0, 2.0, 3.0, 4.0])
+        out = train(model, pixels, labels, emb, _settings(epochs=4, lr_patience=0, lr_monitor=monitor),
+                    validate=lambda m, s=scores: next(s), val_loss=lambda m, v=losses: next(v))
+        lrs[monitor] = [h["lr"] for h in out.history]
+        assert out.best_epoch == 4  # selection still follows the validation score
+        assert ("val_loss" in out.history[0]) == (monitor == "val_loss")
+    assert lrs["val_score"] == pytest.approx([1e-3] * 4)
+    assert lrs["val_loss"] == pytest.approx([1e-3, 1e-4, 1e-5, 1e-6])
+    model, pixels, labels, emb = _tiny_problem()
+    with pytest.raises(ValueError, match="val_loss function"):
+        train(model, pixels, labels, emb, _settings(lr_monitor="val_loss"), validate=lambda m: 0.5)
+
+
+def test_seen_loss_validator_is_the_methods_loss_in_eval_mode():
+    model, pixels, labels, emb = _tiny_problem(n=40)
+    model.train()
+    value = seen_loss_validator(pixels, labels, emb, batch_size=16)(model)
+    assert model.training  # the mode it had is restored
+    model.eval()
+    with torch.no_grad():
+        x = prepare_batch(torch.from_numpy(pixels), model.backbone.preprocess)
+        whole, _ = model.method.loss(model.features(x), emb, torch.from_numpy(labels))
+    # batches of 16, 16 and 8 images, weighted by size: the ranking loss is a per-image mean
+    assert value == pytest.approx(float(whole), rel=0.05)
 
 
 def test_autocast_channels_last_and_clipping_train():

@@ -48,6 +48,8 @@ class RunConfig:
     split_lists: str | None = None  # folder with train/val/test_list.txt
     cache: str | None = None  # prepared pixel cache folder (default: ROOT/.zsbench-cache/...)
     allow_missing: bool = False  # run even when more than 1% of the images are missing
+    # frozen-backbone feature cache folder; "auto": OUT/.features; None: off (engine/feature_cache.py)
+    feature_cache: str | None = "auto"
     dataset_options: dict[str, Any] = field(default_factory=dict)
     selection: str = "val-seen"  # model selection: val-seen | gzsl (held-out seen classes)
     val_unseen: int = 2  # with selection gzsl: how many seen classes play unseen on val

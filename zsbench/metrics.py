@@ -10,6 +10,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: bumped whenever a metric's definition changes; result.json records it, `zsbench rescore` moves
+#: metrics of an older version into the result's history
+METRICS_VERSION = 1
+
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks with ties sharing their average rank (as in the Mann-Whitney U statistic)."""

@@ -22,6 +22,8 @@ from zsbench.data.base import DatasetSource
 from zsbench.data.class_splits import load_class_split
 from zsbench.data.files import FileImageSource
 from zsbench.data.protocol import DataSplits, apply_protocol
+from zsbench.engine import distributed
+from zsbench.engine.feature_cache import FeatureCache, restore_backbone, seed_frozen_backbone, use_features
 from zsbench.engine.selection import choose_held_out, harmonic_validator
 from zsbench.engine.trainer import (
     ProgressFn,
@@ -30,11 +32,12 @@ from zsbench.engine.trainer import (
     create_model,
     score_images,
     seen_auroc_validator,
+    seen_loss_validator,
     train,
 )
 from zsbench.errors import LeakageError, UsageError
 from zsbench.methods.mlzsl import label_correlation
-from zsbench.metrics import evaluate
+from zsbench.metrics import METRICS_VERSION, evaluate
 from zsbench.registry import BACKBONES, DATASETS, METHODS, TEXT_ENCODERS, ensure_builtins
 from zsbench.results import (
     RESULT_SCHEMA_VERSION,
@@ -148,16 +151,31 @@ def drop_missing_images(dataset: DatasetSource, splits: DataSplits, allow_missin
 
 def _build_model(config: Any, dataset: DatasetSource, text_dim: int, n_classes: int,
                  device: torch.device) -> ZeroShotModel:
+    def build() -> ZeroShotModel:
+        return create_model(
+            config.backbone, config.method, config.method_options,
+            image_size=getattr(dataset, "image_size", 224), text_dim=text_dim, n_classes=n_classes,
+            pretrained=config.pretrained, weights=config.backbone_weights,
+        )
+
     seed_everything(config.seed)  # every build starts from the same initial weights
-    model = create_model(
-        config.backbone, config.method, config.method_options,
-        image_size=getattr(dataset, "image_size", 224), text_dim=text_dim, n_classes=n_classes,
-        pretrained=config.pretrained, weights=config.backbone_weights,
-    )
+    model = build()
+    if config.seed != config.data_seed:  # a frozen backbone follows the data seed: its features are shared
+        seed_frozen_backbone(model, lambda: build().backbone, config.data_seed)
     return model.to(device)
 
 
-def _load_resume_state(run_dir: Path, config: Any) -> dict[str, Any]:
+def _bind_class_context(model: ZeroShotModel, train_labels: np.ndarray, columns: list[int],
+                        all_embeddings: torch.Tensor, unseen_texts: bool) -> None:
+    """What some methods see besides the training batches, from the training columns only."""
+    if unseen_texts:  # only presets that declare it (e.g. the public code's L_con over all classes)
+        model.method.bind_all_classes(all_embeddings)
+    if hasattr(model.method, "bind_cooccurrence"):  # MLZSL's graph: training-class labels only
+        correlation = label_correlation(torch.from_numpy(train_labels[:, columns]))
+        model.method.bind_cooccurrence(correlation, all_embeddings[columns])
+
+
+def _load_resume_state(run_dir: Path, config: Any, world_size: int = 1) -> dict[str, Any]:
     path = run_dir / "last.pt"
     if not path.is_file():
         raise UsageError(f"{run_dir} has no last.pt to resume from (no epoch had finished)")
@@ -167,19 +185,27 @@ def _load_resume_state(run_dir: Path, config: Any) -> dict[str, Any]:
         raise UsageError(f"{path} is damaged ({exc.__class__.__name__}); start the run again") from None
     if json.loads(state.get("config_json", "{}")) != json.loads(to_json(config.to_dict())):
         raise UsageError(f"{path} was written by a different run configuration; resume with the same flags")
+    if state.get("world_size", 1) != world_size:  # the batch shards, hence the weights, depend on it
+        raise UsageError(f"{path} was written by {state.get('world_size', 1)} process(es), this is {world_size}; "
+                         "resume with as many (torchrun --nproc-per-node N, or no torchrun for 1)")
     return state
 
 
-def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None = None) -> RunResult:
+def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None = None,
+        run_dir: Path | None = None) -> RunResult:
     """Train and evaluate one (dataset, class split, method, backbone, text encoder, seed).
 
     ``resume_dir``: continue the run in that directory from its last completed epoch.
+    ``run_dir``: write a fresh run into this directory (created if needed) instead of a new
+    timestamped one under ``config.out``; a sweep uses it to place each run deterministically.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     validate_names(config)
-    device = resolve_device(config.device)
-    resume = _load_resume_state(Path(resume_dir), config) if resume_dir is not None else None
+    dist = distributed.current()  # one of several processes under torchrun, else the only one
+    distributed.local_batch_size(config.batch_size, dist)  # global batches must split evenly: check first
+    device = distributed.pin_device(resolve_device(config.device), dist)
+    resume = _load_resume_state(Path(resume_dir), config, dist.world_size) if resume_dir is not None else None
 
     dataset = create_dataset(config)
     split = load_class_split(config.split)
@@ -206,7 +232,9 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
     train_columns = seen if zero_shot else sorted(seen + unseen)
 
     t = time.perf_counter()
-    pixels = {}
+    # a frozen backbone's features, cached per image-split part: a hit loads no images at all
+    feature_cache = FeatureCache.for_run(config, model, dataset, device)
+    pixels = {}  # uint8 images, or the backbone's features when the cache is used
     for part in ("train", "val", "test"):
         ids = getattr(splits, part).ids
 
@@ -214,26 +242,40 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
             if progress:
                 progress(f"load {_part}", done, total, {})
 
-        pixels[part] = dataset.load_images(ids, progress=report)
+        pixels[part] = (feature_cache.load(part, ids, progress=report) if feature_cache.used
+                        else dataset.load_images(ids, progress=report))
+    if feature_cache.used:
+        use_features(model)  # the model now takes features; best.pt still holds the backbone's weights
     timings["load_images_s"] = time.perf_counter() - t
 
     if resume_dir is not None:
         run_dir, run_id = Path(resume_dir), Path(resume_dir).name
-    else:
-        run_id, run_dir = _new_run_dir(Path(config.out), config.to_dict())
-    write_json(run_dir / "config.json", config.to_dict())
+    elif run_dir is not None:
+        run_dir = Path(run_dir)
+        if dist.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        run_id = run_dir.name
+    else:  # rank 0 alone creates (and names) the run directory, and writes every file in it
+        run_id, run_dir = distributed.share(_new_run_dir(Path(config.out), config.to_dict())
+                                            if dist.is_main else None, dist)
+    if dist.is_main:
+        write_json(run_dir / "config.json", config.to_dict())
     all_embeddings = torch.from_numpy(embeddings).to(device)
     class_tensors = {"class_embeddings": torch.from_numpy(embeddings)}
 
     def save_best(state: dict[str, torch.Tensor], epoch: int) -> None:
+        if not dist.is_main:
+            return
         # self-describing: all predict/calibrate/report need to rebuild the model (zsbench/checkpoint.py)
         meta = checkpoint_meta(config, dataset, classes, seen, unseen, encoder, embeddings, model,
                                image_size=getattr(dataset, "image_size", 224))
         write_checkpoint(run_dir / "best.pt", state, {**meta, "epoch": epoch}, class_tensors)
 
     def save_state(state: dict[str, Any]) -> None:
+        if not dist.is_main:
+            return
         buf = io.BytesIO()
-        torch.save({**state, "config_json": to_json(config.to_dict())}, buf)
+        torch.save({**state, "config_json": to_json(config.to_dict()), "world_size": dist.world_size}, buf)
         atomic_write_bytes(run_dir / "last.pt", buf.getvalue())
 
     scheduler = getattr(model.method, "scheduler", {}) or {}
@@ -251,7 +293,9 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
         clip_grad=config.clip_grad,
         amp=config.amp,
         channels_last=config.channels_last,
+        lr_monitor=scheduler.get("monitor", "val_score"),
     )
+    settings = feature_cache.adjust(settings)  # features: no pixel augmentation
     selection: dict[str, Any] = {"kind": config.selection}
     if config.selection == "gzsl":
         if resume is not None or not zero_shot:
@@ -261,6 +305,9 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
         check_training_classes(inner, unseen, allowed=False)
         keep_rows = ~(np.nan_to_num(splits.train.labels[:, held]) > 0).any(axis=1)
         probe_model = _build_model(config, dataset, embeddings.shape[1], len(classes), device)
+        if feature_cache.used:
+            use_features(probe_model)
+        _bind_class_context(probe_model, splits.train.labels[keep_rows], inner, all_embeddings, unseen_texts)
         probe = train(
             probe_model,
             pixels["train"][keep_rows],
@@ -269,6 +316,8 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
             settings,
             validate=harmonic_validator(pixels["val"], splits.val.labels, all_embeddings, inner, held),
             progress=progress,
+            dist=dist,
+            val_loss=seen_loss_validator(pixels["val"], splits.val.labels[:, inner], all_embeddings[inner]),
         )
         selection.update(
             held_out=[class_names[c] for c in held],
@@ -278,11 +327,7 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
         )
         settings = replace(settings, epochs=probe.best_epoch)
     check_training_classes(train_columns, unseen, allowed=not zero_shot)
-    if unseen_texts:  # only presets that declare it (e.g. the public code's L_con over all classes)
-        model.method.bind_all_classes(all_embeddings)
-    if hasattr(model.method, "bind_cooccurrence"):  # MLZSL's graph: seen-class training labels only
-        correlation = label_correlation(torch.from_numpy(splits.train.labels[:, train_columns]))
-        model.method.bind_cooccurrence(correlation, all_embeddings[train_columns])
+    _bind_class_context(model, splits.train.labels, train_columns, all_embeddings, unseen_texts)
     train_embeddings = all_embeddings[train_columns]  # the only class texts training sees by default
     outcome = train(
         model,
@@ -296,7 +341,11 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
         keep="best" if config.selection == "val-seen" else "last",
         save_state=save_state,
         resume=resume,
+        dist=dist,
+        val_loss=seen_loss_validator(pixels["val"], splits.val.labels[:, train_columns], train_embeddings),
     )
+    if not dist.is_main:  # rank 0 alone scores the test set and writes results; the others get its result
+        return distributed.share(None, dist)
     if config.selection == "gzsl":  # the retrained model's final weights are the ones used
         save_best(model.state_dict(), settings.epochs)
     timings["train_s"] = outcome.seconds
@@ -306,6 +355,7 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
                                tta=config.tta)
     metrics = evaluate(test_scores, splits.test.labels, seen, unseen, ks=config.ks)
     timings["test_s"] = time.perf_counter() - t
+    restore_backbone(model)  # the model takes pixels again
     timings["total_s"] = time.perf_counter() - t0
 
     texts: list[Any] | None = None
@@ -319,7 +369,10 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
         "run_id": run_id,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": config.to_dict(),
-        "seeds": {"seed": config.seed, "data_seed": config.data_seed},
+        "seeds": {"seed": config.seed, "data_seed": config.data_seed,
+                  # a frozen backbone is initialised from the data seed (its features are cached)
+                  "backbone_init_seed": config.data_seed if model.method.frozen_backbone else config.seed},
+        "feature_cache": feature_cache.record(),
         "dataset": dataset.describe(),
         "class_split": split.to_dict(),
         "classes": {
@@ -342,6 +395,7 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
             "resumed_from_epoch": resume["epoch"] if resume else None,
             "history": outcome.history,
         },
+        "metrics_version": METRICS_VERSION,
         "metrics": metrics,
         "timings": timings,
         "environment": {
@@ -349,8 +403,10 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
             "torch": torch.__version__,
             "device": str(device),
             "threads": torch.get_num_threads(),
+            "world_size": dist.world_size,  # processes of a torchrun run (1: no DDP)
+            "backend": dist.backend,  # their process group: nccl or gloo (None with one process)
         },
     }
     write_scores(run_dir / "scores.npz", splits.test.ids, class_names, test_scores, splits.test.labels)
     write_json(run_dir / "result.json", result)
-    return RunResult(run_dir, result)
+    return distributed.share(RunResult(run_dir, result), dist)

@@ -25,6 +25,13 @@ class Preprocess:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class FeatureInput(Preprocess):
+    """The input of a stand-in for a frozen backbone: features that backbone computed beforehand
+    (``zsbench.engine.feature_cache``). :func:`prepare_batch` passes them through unchanged; the
+    fields are the real backbone's, so what a run records about preprocessing stays the same."""
+
+
 class Backbone(nn.Module):
     """An image encoder: ``forward(x) -> (n, feature_dim)`` pooled features.
 
@@ -36,7 +43,14 @@ class Backbone(nn.Module):
 
 
 def prepare_batch(pixels: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:
-    """uint8 (n, 1, H, W) -> normalised float (n, in_chans, size, size)."""
+    """uint8 (n, 1, H, W) -> normalised float (n, in_chans, size, size).
+
+    Under :class:`FeatureInput` the batch is a float feature batch and is returned as it is.
+    """
+    if isinstance(preprocess, FeatureInput):
+        if not pixels.is_floating_point():
+            raise DataError(f"cached backbone features must be float, got {pixels.dtype}")
+        return pixels
     if pixels.dtype != torch.uint8:
         raise DataError(f"pixels must be uint8 (0..255), got {pixels.dtype}; zsbench datasets return uint8")
     x = pixels.float().div_(255.0)

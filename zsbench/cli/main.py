@@ -13,6 +13,13 @@ from zsbench import __version__
 from zsbench.errors import ZsbenchError
 
 
+def _rank_label() -> str:
+    """``" (rank N)"`` on the other processes of a torchrun run (torch-free: errors stay fast)."""
+    several = os.environ.get("WORLD_SIZE", "1").strip() not in ("", "0", "1")
+    rank = os.environ.get("RANK", "0").strip() if several else "0"
+    return f" (rank {rank})" if rank not in ("", "0") else ""
+
+
 class ZsbenchGroup(click.Group):
     """Turns zsbench's typed errors into one line and an exit code; --debug keeps the traceback."""
 
@@ -22,7 +29,7 @@ class ZsbenchGroup(click.Group):
         except ZsbenchError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            click.echo(f"zsbench: error: {exc}", err=True)
+            click.echo(f"zsbench: error{_rank_label()}: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("zsbench: interrupted; files already written are complete", err=True)
@@ -48,19 +55,25 @@ def _register_commands() -> None:
     # one module per command group keeps each small
     from zsbench.cli.calibrate_cmd import calibrate_command
     from zsbench.cli.data_cmd import data_group, prepare_command, splits_group
+    from zsbench.cli.leaderboard_cmd import leaderboard_group
     from zsbench.cli.list_cmd import list_command
     from zsbench.cli.predict_cmd import predict_command
     from zsbench.cli.report_cmd import report_command
+    from zsbench.cli.rescore_cmd import rescore_command
     from zsbench.cli.run_cmd import run_command
+    from zsbench.cli.sweep_cmd import sweep_command
 
     cli.add_command(run_command)
     cli.add_command(list_command)
     cli.add_command(predict_command)
     cli.add_command(calibrate_command)
     cli.add_command(report_command)
+    cli.add_command(rescore_command)
+    cli.add_command(leaderboard_group)
     cli.add_command(data_group)
     cli.add_command(splits_group)
     cli.add_command(prepare_command)
+    cli.add_command(sweep_command)
 
 
 _register_commands()

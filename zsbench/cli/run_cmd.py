@@ -50,6 +50,9 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--split-lists", help="Folder with train_list.txt / val_list.txt / test_list.txt.")
 @click.option("--cache", help="Prepared pixel cache folder [default: ROOT/.zsbench-cache/DATASET-SIZE].")
 @click.option("--allow-missing", is_flag=True, default=None, help="Run even if more than 1% of images are missing.")
+@click.option("--feature-cache", help="Folder of the frozen-backbone feature cache [default: OUT/.features].")
+@click.option("--no-feature-cache", is_flag=True, default=None,
+              help="Extract a frozen backbone's features in every step instead (keeps augmentation).")
 @click.option(
     "--dataset-option", "dataset_options", multiple=True, metavar="KEY=VALUE",
     help="Dataset setting, e.g. uncertain=ignore (repeatable).",
@@ -80,9 +83,10 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run_command(config_file: str | None, method_options: tuple[str, ...], dataset_options: tuple[str, ...],
                 text_options: tuple[str, ...], ks: tuple[int, ...], no_augment: bool | None, as_json: bool,
-                quiet: bool, resume_dir: str | None, **flags: Any) -> None:
+                quiet: bool, resume_dir: str | None, no_feature_cache: bool | None, **flags: Any) -> None:
     """Train a method on the seen classes and evaluate on seen + unseen classes."""
     from zsbench.cli.output import metrics_tables, progress_reporter, stderr, stdout
+    from zsbench.engine.distributed import session
     from zsbench.results import to_json
     from zsbench.runner import run
 
@@ -103,12 +107,19 @@ def run_command(config_file: str | None, method_options: tuple[str, ...], datase
         base["ks"] = list(ks)
     if no_augment:
         base["augment"] = False
+    if no_feature_cache:
+        if flags.get("feature_cache"):
+            raise UsageError("--feature-cache and --no-feature-cache contradict each other; pick one")
+        base["feature_cache"] = None
     config = RunConfig.from_dict(base)
     if resume_dir and config.to_dict() != RunConfig.from_yaml(config_file).to_dict():
         raise UsageError("--resume continues a run with its own settings; drop the other flags")
 
-    with progress_reporter(quiet=quiet) as report:
+    # under torchrun: one process group for the run, torn down also on error; rank 0 alone prints
+    with session(config.device) as dist, progress_reporter(quiet=quiet or not dist.is_main) as report:
         outcome = run(config, progress=report, resume_dir=Path(resume_dir) if resume_dir else None)
+    if not dist.is_main:
+        return
     if as_json:
         sys.stdout.write(to_json(outcome.result))
         return

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 
 from zsbench.backbones.base import Backbone, prepare_batch
+from zsbench.engine import distributed
+from zsbench.engine.distributed import DistContext
 from zsbench.errors import TrainingError
 from zsbench.methods.base import Method
 from zsbench.metrics import auroc
@@ -84,6 +86,7 @@ class TrainSettings:
     clip_grad: float | None = None  # max gradient norm
     amp: bool = False  # autocast: bf16 where supported, fp16 on other GPUs
     channels_last: bool = False
+    lr_monitor: str = "val_score"  # what ReduceLROnPlateau watches: val_score (up) or val_loss (down)
 
 
 @dataclass
@@ -166,6 +169,32 @@ def seen_auroc_validator(
     return validate
 
 
+def seen_loss_validator(
+    val_pixels: np.ndarray, val_labels: np.ndarray, seen_embeddings: torch.Tensor, batch_size: int = 64
+) -> Callable[[ZeroShotModel], float]:
+    """The method's training loss on the validation images (eval mode, no augmentation), averaged
+    over images; for schedules that watch the validation loss."""
+    labels_t = torch.from_numpy(val_labels.astype(np.float32))
+
+    @torch.no_grad()
+    def loss_on_val(model: ZeroShotModel) -> float:
+        was_training = model.training
+        model.eval()
+        device = seen_embeddings.device
+        total, count = 0.0, 0
+        for start in range(0, len(val_pixels), batch_size):
+            pixels = torch.from_numpy(val_pixels[start : start + batch_size]).to(device)
+            x = prepare_batch(pixels, model.backbone.preprocess)
+            loss, _parts = model.method.loss(model.features(x), seen_embeddings,
+                                             labels_t[start : start + batch_size].to(device))
+            total += float(loss) * len(pixels)
+            count += len(pixels)
+        model.train(was_training)
+        return total / max(count, 1)
+
+    return loss_on_val
+
+
 def autocast_for(device: torch.device, enabled: bool) -> tuple[AbstractContextManager, torch.dtype | None]:
     """bf16 autocast on CPUs and GPUs that support it, fp16 on other GPUs; nothing when disabled."""
     if not enabled:
@@ -189,6 +218,8 @@ def train(
     keep: str = "best",
     save_state: Callable[[dict[str, Any]], None] | None = None,
     resume: dict[str, Any] | None = None,
+    dist: DistContext | None = None,
+    val_loss: Callable[[ZeroShotModel], float] | None = None,
 ) -> TrainOutcome:
     """Train on seen classes. ``validate(model)`` scores each epoch (higher is better); with
     ``keep="best"`` the best epoch's weights are left loaded, with ``keep="last"`` the final ones.
@@ -198,14 +229,27 @@ def train(
     killed mid-way and resumed ends with the same weights as an uninterrupted one.
 
     Only the seen classes' embeddings reach this function: unseen texts cannot leak into training.
+
+    ``dist`` (several processes, see ``engine/distributed.py``): every rank draws the same batches
+    and trains on its slice of each under DDP; rank 0's validation score decides for all.
+
+    ``val_loss(model)`` is the validation loss; with ``settings.lr_monitor == "val_loss"`` the
+    learning-rate schedule follows it (as the public CXR-ML-GZSL code does) while model selection
+    still follows ``validate``.
     """
+    if settings.lr_monitor not in ("val_score", "val_loss"):
+        raise ValueError(f"lr_monitor must be val_score or val_loss, not {settings.lr_monitor!r}")
+    if settings.lr_monitor == "val_loss" and val_loss is None:
+        raise ValueError("lr_monitor val_loss needs a val_loss function")
+    dist = dist or distributed.SINGLE
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(settings.seed)
     trainable = [p for name, p in model.named_parameters()
                  if not (model.method.frozen_backbone and name.startswith("backbone."))]
     optimizer = torch.optim.Adam(trainable, lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="max", factor=settings.lr_factor, patience=settings.lr_patience
+        optimizer, mode="min" if settings.lr_monitor == "val_loss" else "max",
+        factor=settings.lr_factor, patience=settings.lr_patience
     )
     device = seen_embeddings.device
     autocast, amp_dtype = autocast_for(device, settings.amp)
@@ -231,6 +275,9 @@ def train(
         first_epoch, since_best, done_steps = resume["epoch"], resume["since_best"], resume["steps"]
     if model.method.frozen_backbone:
         model.backbone.requires_grad_(False)
+    local = distributed.local_batch_size(settings.batch_size, dist)
+    # the method's loss, DDP-wrapped on several ranks; a first batch shows DDP which parameters go unused
+    step_loss = distributed.loss_function(model, dist, (train_pixels[:local], seen_embeddings, labels_t[:local]))
     total_steps = settings.epochs * steps if settings.max_steps is None else settings.max_steps
     for epoch in range(first_epoch, settings.epochs):
         model.train()
@@ -242,6 +289,7 @@ def train(
             if settings.max_steps is not None and done_steps >= settings.max_steps:
                 break
             idx = order[step * settings.batch_size : (step + 1) * settings.batch_size]
+            idx = distributed.shard(idx, dist)  # this rank's part of the global batch
             pixels = torch.from_numpy(train_pixels[idx.numpy()]).to(device)
             if settings.augment:
                 pixels = _augment(pixels, generator)
@@ -249,7 +297,7 @@ def train(
             if settings.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with autocast:
-                loss, _parts = model.method.loss(model.features(x), seen_embeddings, labels_t[idx.to(device)])
+                loss, _parts = step_loss(x, seen_embeddings, labels_t[idx.to(device)])
             if not torch.isfinite(loss):
                 raise TrainingError(
                     f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; lower --lr "
@@ -274,9 +322,16 @@ def train(
             done_steps += 1
             if progress:
                 progress("train", min(done_steps, total_steps), total_steps, {"loss": loss_value})
-        val_auc = validate(model)
-        scheduler.step(val_auc if not math.isnan(val_auc) else -1.0)
-        record = {"epoch": epoch + 1, "train_loss": total / max(taken, 1), "val_score": val_auc,
+        val_auc = distributed.agree(lambda: validate(model), dist)
+        extra: dict[str, float] = {}
+        if settings.lr_monitor == "val_loss":
+            loss_now = distributed.agree(lambda: val_loss(model), dist)
+            scheduler.step(loss_now if math.isfinite(loss_now) else math.inf)
+            extra["val_loss"] = loss_now
+        else:
+            scheduler.step(val_auc if not math.isnan(val_auc) else -1.0)
+        train_loss = distributed.mean_over_ranks(total / max(taken, 1), dist)
+        record = {"epoch": epoch + 1, "train_loss": train_loss, "val_score": val_auc, **extra,
                   "lr": optimizer.param_groups[0]["lr"]}
         best.history.append(record)
         if progress:

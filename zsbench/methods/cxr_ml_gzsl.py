@@ -121,8 +121,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # ReduceLROnPlateau settings of each source: the paper (Section 4.2) and the public training script.
 SCHEDULERS: dict[str, dict[str, Any]] = {
-    "paper": {"factor": 0.01, "patience": 10},
-    "reference": {"factor": 0.1, "patience": 5},
+    "paper": {"factor": 0.01, "patience": 10, "monitor": "val_score"},
+    # the public code steps ReduceLROnPlateau on the validation loss (REFERENCE.md section 3)
+    "reference": {"factor": 0.1, "patience": 5, "monitor": "val_loss"},
 }
 
 

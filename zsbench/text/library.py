@@ -3,9 +3,18 @@
 Each class has several descriptions of how the finding looks on a frontal radiograph, for
 ``--class-text description`` (the first one) and ``--class-text ensemble`` (the mean of all of
 their embeddings) on real datasets. The synthetic world has its own descriptions in its lexicon.
+
+NIH and CheXpert classes are here; the PadChest labels that do not map onto an NIH name (devices,
+surgical material and technical labels included) are in the ``library_padchest_*`` modules, keyed
+by the label names :mod:`zsbench.data.padchest` exposes. :data:`DESCRIPTIONS` merges them all.
 """
 
 from __future__ import annotations
+
+from zsbench.text.library_padchest_devices import DEVICE_DESCRIPTIONS
+from zsbench.text.library_padchest_lung import LUNG_DESCRIPTIONS
+from zsbench.text.library_padchest_mediastinum import MEDIASTINUM_DESCRIPTIONS
+from zsbench.text.library_padchest_skeleton import SKELETON_DESCRIPTIONS
 
 NIH_DESCRIPTIONS: dict[str, tuple[str, ...]] = {
     "Atelectasis": (
@@ -114,4 +123,12 @@ CHEXPERT_DESCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-DESCRIPTIONS: dict[str, tuple[str, ...]] = {**NIH_DESCRIPTIONS, **CHEXPERT_DESCRIPTIONS}
+#: PadChest labels beyond the NIH classes (PadChest's NIH-equivalent terms map onto NIH names).
+PADCHEST_DESCRIPTIONS: dict[str, tuple[str, ...]] = {
+    **LUNG_DESCRIPTIONS,
+    **MEDIASTINUM_DESCRIPTIONS,
+    **DEVICE_DESCRIPTIONS,
+    **SKELETON_DESCRIPTIONS,
+}
+
+DESCRIPTIONS: dict[str, tuple[str, ...]] = {**NIH_DESCRIPTIONS, **CHEXPERT_DESCRIPTIONS, **PADCHEST_DESCRIPTIONS}

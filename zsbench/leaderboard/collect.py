@@ -1,0 +1,125 @@
+"""Finding runs (result.json + scores.npz) and reading what a leaderboard groups them by."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zsbench.errors import UsageError
+from zsbench.runfiles import RESULT_NAME, StoredRun, read_stored_run, result_field
+
+
+@dataclass(frozen=True, order=True)
+class GroupKey:
+    """Runs with the same key are repeats of one benchmark entry (other seeds or class splits)."""
+
+    dataset: str
+    protocol: str
+    method: str
+    backbone: str
+    text_encoder: str
+    class_text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class RunRecord:
+    """One run as a leaderboard sees it."""
+
+    run: StoredRun
+    run_id: str
+    key: GroupKey
+    split_name: str
+    seed: int
+    zero_shot: bool
+    metrics_version: int | None
+    dataset_config: dict[str, Any]
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.run.result["metrics"]
+
+
+def protocol_of(result: dict[str, Any], path: Path) -> str:
+    """The class-split family: ``random-u<n_unseen>`` for random splits, else the split's name."""
+    split = result_field(result, "class_split", dict, path)
+    generator = split.get("generator") or {}
+    if isinstance(generator, dict) and generator.get("kind") == "random":
+        n_unseen = generator.get("n_unseen", len(result_field(result, "class_split.unseen", list, path)))
+        return f"random-u{n_unseen}"
+    return str(result_field(result, "class_split.name", str, path))
+
+
+def method_label(result: dict[str, Any], path: Path) -> str:
+    """The method name, with its preset when the method has presets (``cxr-ml-gzsl:reference``)."""
+    name = result_field(result, "config.method", str, path)
+    preset = (result.get("method") or {}).get("preset") if isinstance(result.get("method"), dict) else None
+    return f"{name}:{preset}" if preset else name
+
+
+def record_from_run(run: StoredRun) -> RunRecord:
+    """Check and pick out the fields a leaderboard needs; errors name the result.json."""
+    res, path = run.result, run.result_path
+    for name in ("auroc_seen", "auroc_unseen", "auroc_harmonic"):
+        value = result_field(res, f"metrics.{name}", (float, int, type(None)), path)
+        if isinstance(value, bool):
+            raise UsageError(f"{path}: malformed result, 'metrics.{name}' is not a number")
+    per_class = result_field(res, "metrics.auroc_per_class", list, path)
+    if len(per_class) != len(run.class_names):
+        raise UsageError(f"{path}: malformed result, metrics.auroc_per_class has {len(per_class)} values "
+                         f"for {len(run.class_names)} classes")
+    key = GroupKey(
+        dataset=str(result_field(res, "config.dataset", str, path)),
+        protocol=protocol_of(res, path),
+        method=method_label(res, path),
+        backbone=str(result_field(res, "config.backbone", str, path)),
+        text_encoder=str(result_field(res, "config.text_encoder", str, path)),
+        class_text=str(result_field(res, "config.class_text", str, path)),
+    )
+    dataset = res.get("dataset") if isinstance(res.get("dataset"), dict) else {}
+    return RunRecord(
+        run=run,
+        run_id=str(result_field(res, "run_id", str, path)),
+        key=key,
+        split_name=str(result_field(res, "class_split.name", str, path)),
+        seed=int(result_field(res, "config.seed", int, path)),
+        zero_shot=bool(result_field(res, "zero_shot", bool, path)),
+        metrics_version=res.get("metrics_version"),
+        dataset_config={k: v for k, v in dataset.items() if k != "seed"},
+    )
+
+
+def find_results(paths: Sequence[str | Path]) -> list[Path]:
+    """Every result.json: a path is a result.json, a run directory, or a folder searched recursively."""
+    if not paths:
+        raise UsageError("give at least one run directory or folder of runs")
+    found: list[Path] = []
+    for given in map(Path, paths):
+        if given.is_file() and given.name == RESULT_NAME:
+            found.append(given)
+        elif given.is_dir():
+            found += sorted(p for p in given.rglob(RESULT_NAME) if p.is_file())
+        else:
+            raise UsageError(f"{given}: no such run directory or result.json")
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    if not unique:
+        raise UsageError(f"no {RESULT_NAME} found under {', '.join(map(str, paths))}; "
+                         "give finished run directories (zsbench run --out)")
+    return unique
+
+
+def collect_runs(paths: Sequence[str | Path]) -> list[RunRecord]:
+    """All runs under ``paths``, read and checked; a run id seen twice (a copied run) is an error."""
+    records: dict[str, RunRecord] = {}
+    for result_path in find_results(paths):
+        record = record_from_run(read_stored_run(result_path.parent, result_path))
+        if record.run_id in records:
+            other = records[record.run_id].run.result_path
+            raise UsageError(f"run id {record.run_id!r} appears twice ({other} and {result_path}); "
+                             "a copied run would count twice, so pass only one of them")
+        records[record.run_id] = record
+    return sorted(records.values(), key=lambda r: (r.key, r.run_id))

@@ -1,0 +1,191 @@
+"""A sweep's grid: methods x backbones x text encoders x class texts x class splits x seeds."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import itertools
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zsbench.config import RunConfig
+from zsbench.data.class_splits import ClassSplit, available_splits, load_class_split
+from zsbench.errors import UsageError
+from zsbench.results import atomic_write_bytes
+
+#: grid axis -> the RunConfig field it varies, in the order the grid is expanded
+AXES = {
+    "methods": "method",
+    "backbones": "backbone",
+    "text_encoders": "text_encoder",
+    "class_texts": "class_text",
+    "splits": "split",
+    "seeds": "seed",
+}
+GLOB_CHARS = "*?["
+
+
+@dataclass(frozen=True)
+class RandomSplits:
+    """``count`` random class splits of ``n_unseen`` unseen classes, drawn with ``seed``
+    (``zsbench.data.random_splits.make_random_splits``)."""
+
+    count: int
+    n_unseen: int = 4
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RandomSplits:
+        if not isinstance(data, dict):
+            raise UsageError("sweep config 'random:' must be a mapping with count, n_unseen and seed")
+        unknown = sorted(set(data) - {"count", "n_unseen", "seed"})
+        if unknown:
+            raise UsageError(f"unknown keys under 'random:': {', '.join(unknown)}; known: count, n_unseen, seed")
+        if "count" not in data:
+            raise UsageError("sweep config 'random:' needs count")
+        try:
+            return cls(**{k: int(v) for k, v in data.items()})
+        except (TypeError, ValueError):
+            raise UsageError("sweep config 'random:' values must be integers") from None
+
+
+@dataclass
+class SweepGrid:
+    """The axes of a sweep (an empty axis takes its single value from ``base``, else RunConfig's
+    default) and ``base``, the RunConfig fields every run shares."""
+
+    methods: list[str] = field(default_factory=list)
+    backbones: list[str] = field(default_factory=list)
+    text_encoders: list[str] = field(default_factory=list)
+    class_texts: list[str] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)  # names, YAML paths or glob patterns
+    seeds: list[int] = field(default_factory=list)
+    random: RandomSplits | None = None
+    base: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "sweep config") -> SweepGrid:
+        if not isinstance(data, dict):
+            raise UsageError(f"{where} must be a mapping (methods:, splits:, seeds:, base: ...)")
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise UsageError(f"{where}: unknown keys {', '.join(unknown)}; known: {', '.join(known)}")
+        values: dict[str, Any] = {}
+        for axis in AXES:
+            if data.get(axis) is None:
+                continue
+            raw = data[axis] if isinstance(data[axis], list) else [data[axis]]
+            if axis == "seeds":
+                try:
+                    values[axis] = [int(s) for s in raw]
+                except (TypeError, ValueError):
+                    raise UsageError(f"{where}: seeds must be integers") from None
+            else:
+                values[axis] = [str(v) for v in raw]
+        if data.get("random") is not None:
+            values["random"] = RandomSplits.from_dict(data["random"])
+        base = data.get("base") or {}
+        if not isinstance(base, dict):
+            raise UsageError(f"{where}: 'base:' must be a mapping of RunConfig fields")
+        values["base"] = dict(base)
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> SweepGrid:
+        try:
+            raw = yaml.safe_load(Path(path).read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise UsageError(f"cannot read sweep config {path}: {exc.__class__.__name__}") from None
+        return cls.from_dict(raw or {}, where=f"sweep config {path}")
+
+    def base_config(self) -> RunConfig:
+        """``base`` as a RunConfig (unknown fields and bad values are refused here)."""
+        for axis, name in AXES.items():
+            if name in self.base and (getattr(self, axis) or (axis == "splits" and self.random)):
+                raise UsageError(f"{name!r} is given both in base and as the grid axis {axis!r}; keep one")
+        if "out" in self.base:
+            raise UsageError("'out' cannot be set in base: a sweep places its runs under --out")
+        return RunConfig.from_dict(self.base)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **{axis: list(getattr(self, axis)) for axis in AXES},
+            "random": None if self.random is None else vars(self.random).copy(),
+            "base": dict(self.base),
+        }
+
+
+def _no_duplicates(axis: str, values: list[Any]) -> None:
+    dupes = sorted({str(v) for v in values if values.count(v) > 1})
+    if dupes:
+        raise UsageError(f"the sweep lists {', '.join(dupes)} more than once under {axis}")
+
+
+def _split_for_dataset(split: ClassSplit, dataset: str) -> bool:
+    return not split.dataset or split.dataset == dataset
+
+
+def resolve_splits(patterns: list[str], dataset: str) -> list[tuple[str, ClassSplit]]:
+    """(spec, split) for the runs: names stay names, files become absolute paths, and a glob
+    (``synthetic-*`` over the split folders, ``splits/*.yaml`` over files) expands to the splits
+    it matches that are made for ``dataset``. Unknown names and bad files fail here, before any run."""
+    specs: list[str] = []
+    for pattern in patterns:
+        is_path = "/" in pattern or pattern.endswith((".yaml", ".yml"))
+        if any(c in pattern for c in GLOB_CHARS):
+            if is_path:
+                matches = [str(Path(p).resolve()) for p in sorted(glob.glob(pattern))]
+            else:
+                matches = [n for n in sorted(available_splits()) if fnmatch.fnmatchcase(n, pattern)]
+            matches = [m for m in matches if _split_for_dataset(load_class_split(m), dataset)]
+            if not matches:
+                raise UsageError(f"--splits {pattern!r} matches no class split for dataset {dataset!r}")
+            specs.extend(matches)
+        else:
+            specs.append(str(Path(pattern).resolve()) if is_path or Path(pattern).is_file() else pattern)
+    _no_duplicates("splits", specs)
+    resolved = [(spec, load_class_split(spec)) for spec in specs]
+    for _spec, split in resolved:
+        if not _split_for_dataset(split, dataset):
+            raise UsageError(f"class split {split.name!r} is for dataset {split.dataset!r}, not {dataset!r}")
+    return resolved
+
+
+def random_splits(random: RandomSplits, base: RunConfig, folder: Path,
+                  write: bool = True) -> list[tuple[str, ClassSplit]]:
+    """Draw the random splits on the dataset's table; (absolute YAML path in ``folder``, split)
+    for each, written there unless ``write`` is False. The same seed draws the same splits."""
+    from zsbench.data.random_splits import make_random_splits
+    from zsbench.registry import ensure_builtins
+    from zsbench.runner import create_dataset
+
+    ensure_builtins()
+    table = create_dataset(base).table()
+    resolved = []
+    for split in make_random_splits(table, base.dataset, random.n_unseen, random.count, random.seed):
+        path = (folder / f"{split.name}.yaml").resolve()
+        if write:
+            data = split.to_dict()
+            data.pop("keep_no_finding")
+            atomic_write_bytes(path, yaml.safe_dump(data, sort_keys=False).encode())
+        resolved.append((str(path), split))
+    return resolved
+
+
+def expand(grid: SweepGrid, splits: list[str], out: str) -> list[RunConfig]:
+    """Every combination of the axes, in AXES order, as RunConfigs built on ``grid.base``,
+    with ``splits`` as the split axis and ``out`` as every run's output folder."""
+    base = {**grid.base_config().to_dict(), "out": out}
+    axes: list[list[Any]] = []
+    for axis, name in AXES.items():
+        values = splits if axis == "splits" else getattr(grid, axis)
+        values = list(values) or [base[name]]
+        _no_duplicates(axis, values)
+        axes.append(values)
+    names = list(AXES.values())
+    return [RunConfig.from_dict({**base, **dict(zip(names, combo, strict=True))})
+            for combo in itertools.product(*axes)]

@@ -1,0 +1,64 @@
+"""What a sweep's folder already holds: a run is complete iff its result.json exists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from zsbench.errors import UsageError
+from zsbench.results import atomic_write_bytes
+
+RunState = Literal["complete", "partial", "fresh"]
+RESULT_FILE = "result.json"
+RESUME_FILE = "last.pt"
+ERROR_FILE = "error.txt"
+SUMMARY_METRICS = ("auroc_seen", "auroc_unseen", "auroc_harmonic")
+
+
+def run_state(run_dir: Path) -> RunState:
+    """``complete`` (result.json), ``partial`` (an epoch finished: last.pt) or ``fresh``."""
+    if (run_dir / RESULT_FILE).is_file():
+        return "complete"
+    if (run_dir / RESUME_FILE).is_file():
+        return "partial"
+    return "fresh"
+
+
+def completed_runs(out: Path) -> list[Path]:
+    """Run folders under ``out/runs`` that hold a result.json."""
+    return sorted(p.parent for p in Path(out).glob(f"runs/*/{RESULT_FILE}"))
+
+
+def refuse_completed(out: Path) -> None:
+    """A new sweep must not silently mix with finished runs of an earlier one."""
+    done = completed_runs(out)
+    if done:
+        raise UsageError(
+            f"{out} already holds {len(done)} completed run(s); pass --skip-existing to keep them "
+            "and run the rest, or choose another --out"
+        )
+
+
+def summary_metrics(result: dict[str, Any]) -> dict[str, float | None]:
+    metrics = result.get("metrics") or {}
+    return {name: metrics.get(name) for name in SUMMARY_METRICS}
+
+
+def read_summary_metrics(run_dir: Path) -> dict[str, float | None]:
+    try:
+        return summary_metrics(json.loads((run_dir / RESULT_FILE).read_text()))
+    except (OSError, ValueError):
+        return dict.fromkeys(SUMMARY_METRICS)
+
+
+def write_error(run_dir: Path, message: str, details: str) -> Path:
+    """``error.txt``: the one-line error, then the traceback."""
+    path = run_dir / ERROR_FILE
+    atomic_write_bytes(path, f"{message}\n\n{details}".encode())
+    return path
+
+
+def clear_error(run_dir: Path) -> None:
+    """A run that completed after an earlier failed attempt keeps no stale error.txt."""
+    (run_dir / ERROR_FILE).unlink(missing_ok=True)
