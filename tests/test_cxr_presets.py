@@ -1,5 +1,6 @@
 """cxr-ml-gzsl presets: paper (default, unchanged) and reference (the public implementation)."""
 
+import json
 import math
 
 import pytest
@@ -154,3 +155,31 @@ def test_reference_preset_trains():
     assert any(k.startswith("method.phi.") for k in moved)
     assert any(k.startswith("backbone.") for k in moved)  # trained end to end
     assert all(math.isfinite(h["train_loss"]) for h in outcome.history)
+
+
+def test_reference_preset_run_follows_the_validation_loss(tiny_run_args):
+    from click.testing import CliRunner
+
+    from zsbench.cli.main import cli
+
+    out = CliRunner().invoke(cli, ["run", *tiny_run_args, "--epochs", "2", "--method-option", "preset=reference",
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert result["method"]["scheduler"] == {"factor": 0.1, "patience": 5, "monitor": "val_loss"}
+    assert result["unseen_texts_in_training"] is True
+    history = result["training"]["history"]
+    assert len(history) == 2 and all(math.isfinite(h["val_loss"]) for h in history)
+
+
+def test_mlzsl_gzsl_probe_gets_its_own_cooccurrence_graph(tiny_run_args):
+    from click.testing import CliRunner
+
+    from zsbench.cli.main import cli
+
+    out = CliRunner().invoke(cli, ["run", *tiny_run_args, "--method", "mlzsl", "--selection", "gzsl", "--json"])
+    assert out.exit_code == 0, out.output
+    selection = json.loads(out.stdout)["training"]["selection"]
+    assert selection["kind"] == "gzsl" and len(selection["held_out"]) == 2
+    # the probe's graph is built from its own training classes: the 10 seen minus the 2 held out
+    assert selection["probe_method"]["cooccurrence_classes"] == 8

@@ -324,6 +324,7 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
             metric="val_auroc_harmonic",
             chosen_epochs=probe.best_epoch,
             probe_history=probe.history,
+            probe_method=probe_model.method.describe(),
         )
         settings = replace(settings, epochs=probe.best_epoch)
     check_training_classes(train_columns, unseen, allowed=not zero_shot)
