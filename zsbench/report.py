@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import numpy as np
 
 from zsbench.errors import UsageError
 from zsbench.results import atomic_write_bytes
+from zsbench.runfiles import StoredRun, read_stored_run
 
 TOP_K = 3
 COLOURS = {"tp": "#1a7f37", "fp": "#cf222e", "fn": "#bf8700"}  # also asserted by the screenshot test
@@ -38,31 +37,6 @@ th{background:#f6f8fa}.unseen{font-weight:bold;color:#8250df}
 .tp{background:#1a7f37}.fp{background:#cf222e}.fn{background:#bf8700}
 .rocs{display:flex;flex-wrap:wrap;gap:8px}.rocs svg{border:1px solid #d1d9e0;background:#fff}
 """
-
-
-@dataclass
-class RunFiles:
-    run_dir: Path
-    result: dict[str, Any]
-    image_ids: np.ndarray
-    class_names: list[str]
-    scores: np.ndarray
-    labels: np.ndarray
-
-
-def read_run(run_dir: str | Path) -> RunFiles:
-    d = Path(run_dir)
-    if not d.is_dir():
-        raise UsageError(f"no run directory at {d}")
-    try:
-        result = json.loads((d / "result.json").read_text())
-        npz = np.load(d / "scores.npz")
-        return RunFiles(d, result, npz["image_ids"], [str(c) for c in npz["class_names"]],
-                        npz["scores"], npz["labels"])
-    except FileNotFoundError as exc:
-        raise UsageError(f"{d} is not a finished run: {Path(exc.filename).name} is missing") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(f"cannot read run {d} ({exc.__class__.__name__})") from None
 
 
 def roc_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -106,7 +80,7 @@ def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
 
 
-def _metrics_html(run: RunFiles) -> str:
+def _metrics_html(run: StoredRun) -> str:
     res, metrics = run.result, run.result.get("metrics", {})
     rows = [("AUROC S (seen)", metrics.get("auroc_seen")), ("AUROC U (unseen)", metrics.get("auroc_unseen")),
             ("AUROC H (harmonic)", metrics.get("auroc_harmonic"))]
@@ -147,7 +121,7 @@ def choose_images(labels: np.ndarray, unseen_cols: list[int], n: int) -> list[in
     return sorted(set(picked))
 
 
-def _cards_html(run: RunFiles, rows: list[int], pixels: np.ndarray, cams: np.ndarray | None) -> str:
+def _cards_html(run: StoredRun, rows: list[int], pixels: np.ndarray, cams: np.ndarray | None) -> str:
     from zsbench.saliency import overlay
 
     unseen = set(run.result.get("classes", {}).get("unseen", []))
@@ -180,7 +154,7 @@ def build_report(run_dir: str | Path, n_images: int = 12, heatmaps: bool = True)
     """The HTML text of a run's report."""
     from zsbench.rundata import run_part_table
 
-    run = read_run(run_dir)
+    run = read_stored_run(run_dir)
     res = run.result
     unseen = res.get("classes", {}).get("unseen", [])
     unseen_cols = [run.class_names.index(n) for n in unseen if n in run.class_names]
@@ -218,7 +192,7 @@ def build_report(run_dir: str | Path, n_images: int = 12, heatmaps: bool = True)
     )
 
 
-def _heatmaps(run: RunFiles, rows: list[int], pixels: np.ndarray) -> np.ndarray:
+def _heatmaps(run: StoredRun, rows: list[int], pixels: np.ndarray) -> np.ndarray:
     import torch
 
     from zsbench.checkpoint import load_checkpoint
