@@ -66,6 +66,11 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _features_sha(features: np.ndarray) -> str:
+    """sha256 of a feature array's bytes: written beside the features, checked when they are read."""
+    return hashlib.sha256(np.ascontiguousarray(features).data).hexdigest()
+
+
 @contextmanager
 def _rng_kept() -> Iterator[None]:
     """Leave the global torch, numpy and random generators as they were."""
@@ -261,13 +266,13 @@ class FeatureCache:
                   and isinstance(payload["ids"], list) and len(payload["ids"]) == len(features)
                   and all(isinstance(i, str) for i in payload["ids"])
                   and features.dtype == np.float32
-                  and hashlib.sha256(np.ascontiguousarray(features).data).hexdigest() == payload["sha256"])
+                  and _features_sha(features) == payload["sha256"])
         except Exception:  # any damage reads as a miss; the file is written again
             return "corrupt", None
         return ("hit", (payload["ids"], features)) if ok else ("corrupt", None)
 
     def _write(self, path: Path, digest: str, part: str, ids: list[str], features: np.ndarray) -> None:
-        sha = hashlib.sha256(np.ascontiguousarray(features).data).hexdigest()
+        sha = _features_sha(features)
         buf = io.BytesIO()
         torch.save({"format": FORMAT, "digest": digest, "ids": ids, "sha256": sha,
                     "features": torch.from_numpy(features)}, buf)
