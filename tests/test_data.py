@@ -49,12 +49,55 @@ def test_findings_change_the_pixels(world):
         assert np.abs(sick - healthy).mean() > 0.5, recipe.name
 
 
+def _changed_pixels(finding: str, seed: int, size: int = 96, anchors=None) -> tuple[np.ndarray, np.ndarray]:
+    """(changed, darkened): pixels that differ by > 40 grey levels from the same image without the
+    finding (the noise is ~7 levels), and those that became darker."""
+    from zsbench.data.synthetic.render import Anatomy, render_image
+
+    anatomy = Anatomy.sample(np.random.default_rng(seed))
+    healthy = render_image(anatomy, [], size, np.random.default_rng(seed)).astype(float)
+    sick = render_image(anatomy, [finding], size, np.random.default_rng(seed), anchors=anchors).astype(float)
+    return np.abs(sick - healthy) > 40, (healthy - sick) > 40
+
+
+@pytest.mark.parametrize("finding", ["Pneumonia", "Pneumothorax", "Effusion"])
+def test_a_one_sided_finding_draws_all_its_lesions_in_one_lung(finding):
+    # Pneumonia's patches and haze, a pneumothorax and the lung it hyperinflates: same side
+    sides_hit = set()
+    for seed in range(8):
+        changed, _ = _changed_pixels(finding, seed)
+        left, right = int(changed[:, :48].sum()), int(changed[:, 48:].sum())
+        assert min(left, right) <= 0.1 * max(left, right), (seed, left, right)
+        sides_hit.add(left < right)
+    assert sides_hit == {True, False}  # and the side is random
+
+
+def test_hyperinflation_lowers_the_diaphragm():
+    # a hyperinflated lung reaches below the healthy diaphragm: the lower image gets darker (air)
+    for seed in range(4):
+        _, darker = _changed_pixels("Pneumothorax", seed)
+        assert darker[int(0.7 * 96) :].sum() >= 20, seed
+        _, darker = _changed_pixels("Effusion", seed)
+        assert darker[int(0.7 * 96) :].sum() <= 5, seed
+    _, darker = _changed_pixels("Emphysema", 0)
+    assert darker[int(0.7 * 96) :, :48].sum() >= 20 and darker[int(0.7 * 96) :, 48:].sum() >= 20
+
+
+@pytest.mark.parametrize("x", [0.3, 0.7])
+def test_a_measured_lesion_position_picks_the_hyperinflated_side(x):
+    for seed in range(4):
+        _, darker = _changed_pixels("Pneumothorax", seed, anchors={"Pneumothorax": (0.3, x)})
+        low = darker[int(0.7 * 96) :]
+        left, right = int(low[:, :48].sum()), int(low[:, 48:].sum())
+        assert (right if x > 0.5 else left) >= 20 and (left if x > 0.5 else right) <= 2, (seed, left, right)
+
+
 def test_unseen_classes_are_built_from_seen_patterns():
     split = load_class_split("synthetic-paper")
     by_name = {r.name: r for r in RECIPES}
     seen_patterns = {a for n in split.seen for a in by_name[n].attributes if a in PATTERNS}
     for name in split.unseen:
-        patterns = {a for a in by_name[name].attributes if a in PATTERNS} - {"hyperinflation"}
+        patterns = {a for a in by_name[name].attributes if a in PATTERNS}
         assert patterns <= seen_patterns, name
     assert all(a in ATTRIBUTES for r in RECIPES for a in r.attributes)
 

@@ -219,3 +219,14 @@ def test_gzsl_selection_trains_its_probe_on_cached_features(cached_runs):
     result = run(_config(cached_runs["tmp"], selection="gzsl")).result
     assert result["feature_cache"]["hit"] is True
     assert result["training"]["selection"]["chosen_epochs"] == 1
+
+
+def test_key_follows_the_synthetic_world_version(tmp_path, monkeypatch):
+    # a feature file of an older synthetic world must never be reused after its drawing changed
+    import zsbench.data.synthetic.world as world
+
+    config = _config(tmp_path)
+    key = _cache_key(config)
+    assert create_dataset(config).describe()["world_version"] == world.WORLD_VERSION
+    monkeypatch.setattr(world, "WORLD_VERSION", world.WORLD_VERSION + 1)
+    assert _cache_key(config) != key

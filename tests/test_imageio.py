@@ -9,13 +9,17 @@ from zsbench.imageio import expand_image_paths, load_for_model, read_image, resi
 
 @pytest.fixture(scope="module")
 def xray():
-    return SyntheticWorld(n_images=60, image_size=64, seed=0).render(3)
+    world = SyntheticWorld(n_images=60, image_size=64, seed=0)
+    # one without saturated pixels, so that the 16-bit stretch below is visible
+    return next(image for image in map(world.render, range(60)) if image.max() < 255)
 
 
 def stretched(pixels):
-    """What deep images become, as for training on file datasets: min-max over the image."""
-    lo, hi = float(pixels.min()), float(pixels.max())
-    return np.floor((pixels - lo) * 255.0 / (hi - lo) + 0.5).astype(np.uint8)
+    """What deep images become, as for training on file datasets: min-max over the image, rounded
+    half up, in exact integer arithmetic."""
+    p = pixels.astype(np.int64)
+    lo, hi = int(p.min()), int(p.max())
+    return ((2 * 255 * (p - lo) + (hi - lo)) // (2 * (hi - lo))).astype(np.uint8)
 
 
 def test_8bit_png_as_is_and_16bit_png_as_training_reads_it(xray, tmp_path):

@@ -147,6 +147,30 @@ def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert f"failed: {failed['key']}" in res.stderr
 
 
+@pytest.mark.parametrize("recorded", [{}, {"world_version": 1}])
+def test_runs_of_an_older_synthetic_world_are_not_kept(tmp_path, recorded):
+    from zsbench.data.synthetic.world import GENERATOR, WORLD_VERSION
+
+    out = tmp_path / "sweep"
+    plan = plan_sweep(tiny_grid(), out)
+    first, second = (plan.run_path(r) for r in plan.runs)
+    for path in (first, second):
+        path.mkdir(parents=True, exist_ok=True)
+    # the first run is complete and current, the second complete on an older world
+    current = {"dataset": {"generator": GENERATOR, "world_version": WORLD_VERSION}, "metrics": {}}
+    (first / "result.json").write_text(json.dumps(current))
+    (second / "result.json").write_text(json.dumps({"dataset": {"generator": GENERATOR, **recorded}}))
+    for args in (["--resume", str(out)], ["--out", str(out), "--methods", "cxr-ml-gzsl,linear", *TINY_FLAGS,
+                                          "--epochs", "1", "--skip-existing"]):
+        res = invoke(*args, "--quiet")
+        assert res.exit_code == 2, res.output
+        assert len(res.stderr.splitlines()) == 1
+        assert "world version 1" in res.stderr and str(second) in res.stderr and str(first) not in res.stderr
+    (second / "result.json").write_text(json.dumps(current))
+    res = invoke("--resume", str(out), "--quiet", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["skipped"] == 2
+
+
 def test_process_pool_runs_two_workers_with_one_thread_each(tmp_path):
     plan = plan_sweep(tiny_grid(), tmp_path / "sweep")
     events: list[SweepEvent] = []

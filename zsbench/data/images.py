@@ -14,7 +14,9 @@ def scale_to_uint8(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Linear map of [lo, hi] onto 0..255 (rounded half up, clipped); a flat range becomes black."""
     if hi <= lo:
         return np.zeros(values.shape, dtype=np.uint8)
-    out = (values.astype(np.float64) - lo) * (255.0 / (hi - lo)) + 0.5
+    # multiply before dividing: for integer pixels the quotient is then correctly rounded, so a value
+    # exactly half-way between two grey levels rounds up instead of landing a hair below the half
+    out = (values.astype(np.float64) - lo) * 255.0 / (hi - lo) + 0.5
     return np.clip(np.floor(out), 0, 255).astype(np.uint8)
 
 

@@ -11,7 +11,14 @@ from zsbench.sweep.events import SweepCallback, SweepEvent
 from zsbench.sweep.executors import Executor, SequentialExecutor
 from zsbench.sweep.grid import SweepGrid
 from zsbench.sweep.plan import SweepPlan, build_plan, write_plan
-from zsbench.sweep.state import clear_error, read_summary_metrics, refuse_completed, run_state, write_error
+from zsbench.sweep.state import (
+    clear_error,
+    read_summary_metrics,
+    refuse_completed,
+    refuse_stale_worlds,
+    run_state,
+    write_error,
+)
 from zsbench.sweep.task import RunTask
 
 
@@ -69,6 +76,7 @@ def run_sweep(plan: SweepPlan, executor: Executor | None = None,
         if callback is not None:
             callback(event)
 
+    refuse_stale_worlds([plan.run_path(r) for r in plan.runs if run_state(plan.run_path(r)) == "complete"])
     reports: dict[str, RunReport] = {}
     tasks: list[RunTask] = []
     for run in plan.runs:

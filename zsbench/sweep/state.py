@@ -1,4 +1,5 @@
-"""What a sweep's folder already holds: a run is complete iff its result.json exists."""
+"""What a sweep's folder already holds: a run is complete iff its result.json exists (and it must
+have been measured on the current synthetic world)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+from zsbench.data.synthetic.world import GENERATOR, WORLD_VERSION
 from zsbench.errors import UsageError
 from zsbench.results import atomic_write_bytes
 
@@ -37,6 +39,30 @@ def refuse_completed(out: Path) -> None:
         raise UsageError(
             f"{out} already holds {len(done)} completed run(s); pass --skip-existing to keep them "
             "and run the rest, or choose another --out"
+        )
+
+
+def stale_world_version(run_dir: Path) -> int | None:
+    """The synthetic world version a completed run was measured on, when it is not the current one
+    (results written before versions were recorded count as version 1)."""
+    try:
+        dataset = json.loads((run_dir / RESULT_FILE).read_text()).get("dataset")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(dataset, dict) or dataset.get("generator") != GENERATOR:
+        return None
+    version = dataset.get("world_version", 1)
+    return None if version == WORLD_VERSION else version
+
+
+def refuse_stale_worlds(run_dirs: list[Path]) -> None:
+    """Keeping runs of an older synthetic world would mix two different benchmarks in one sweep."""
+    stale = [(path, version) for path in run_dirs if (version := stale_world_version(path)) is not None]
+    if stale:
+        path, version = stale[0]
+        raise UsageError(
+            f"{len(stale)} completed run(s), e.g. {path}, were measured on synthetic world version {version}, "
+            f"but this zsbench draws version {WORLD_VERSION}; move them away or choose another --out"
         )
 
 

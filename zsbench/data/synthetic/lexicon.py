@@ -4,8 +4,9 @@ Each class is a *recipe*: a list of lesions, each a pattern placed by location w
 randomness by :mod:`zsbench.data.synthetic.render`. The class descriptions use the very same words,
 so a text encoder that understands them can tell what an unseen class looks like. The four unseen
 classes of the paper (Edema, Pneumonia, Emphysema, Fibrosis) reuse only patterns and locations that
-some seen class also shows (plus hyperinflation for Emphysema, which no seen class shows): nothing
-about them can be learned from their images, only transferred through their text.
+some seen class also shows (hyperinflation, for instance, is Emphysema's in both lungs and a
+pneumothorax's in one): nothing about them can be learned from their images, only transferred
+through their text.
 """
 
 from __future__ import annotations
@@ -142,11 +143,14 @@ RECIPES: tuple[ClassRecipe, ...] = (
     ),
     _recipe(
         "Pneumothorax",
-        [Lesion("lucent", zone="upper", side="one", radial="peripheral")],
-        "lucent peripheral upper_zone unilateral",
         [
-            "a peripheral lucent area without lung markings in one upper zone",
-            "a dark lucent rim at the periphery of one upper zone",
+            Lesion("lucent", zone="upper", side="one", radial="peripheral"),
+            Lesion("hyperinflation", side="one"),
+        ],
+        "lucent peripheral upper_zone unilateral hyperinflation",
+        [
+            "a peripheral lucent area without lung markings in one upper zone, with that lung hyperinflated",
+            "a dark lucent rim at the periphery of one upper zone over a hyperinflated lung",
         ],
         0.8,
     ),

@@ -77,17 +77,21 @@ class _Canvas:
         self.shift_y, self.shift_x = float(jitter[0]), float(jitter[1])
         self.a = anatomy
         self.heart_scale = (1.0, 1.0)
-        self.lung_stretch = 1.0
+        self.lung_stretch = [1.0, 1.0]  # per side (image-left, image-right); hyperinflation > 1
         self.anchor: tuple[float, float] | None = None  # a measured lesion position, when given
 
     def lung_centre(self, side: int) -> tuple[float, float]:
         """Centre of the lung on image-left (side 0) or image-right (side 1)."""
         cx = 0.5 + (self.a.lung_dx if side else -self.a.lung_dx) + self.shift_x
-        return self.a.lung_cy + self.shift_y + 0.2 * (self.lung_stretch - 1.0), cx
+        return self.a.lung_cy + self.shift_y + 0.2 * (self.lung_stretch[side] - 1.0), cx
+
+    def lung_height(self, side: int) -> float:
+        """The lung's vertical semi-axis; a hyperinflated lung is longer."""
+        return self.a.lung_b * self.lung_stretch[side]
 
     def lung_mask(self, side: int) -> np.ndarray:
         cy, cx = self.lung_centre(side)
-        return _soft(_ellipse(self.yy, self.xx, cy, cx, self.a.lung_b * self.lung_stretch, self.a.lung_a))
+        return _soft(_ellipse(self.yy, self.xx, cy, cx, self.lung_height(side), self.a.lung_a))
 
     def point_in_lung(self, side: int, zone: str, radial: str) -> tuple[float, float]:
         """A random point inside one lung, restricted by zone (upper/lower) and radial position;
@@ -95,7 +99,7 @@ class _Canvas:
         if self.anchor is not None:
             return self.anchor[0] + self.rng.normal(0, 0.01), self.anchor[1] + self.rng.normal(0, 0.01)
         cy, cx = self.lung_centre(side)
-        b, a = self.a.lung_b * self.lung_stretch, self.a.lung_a
+        b, a = self.lung_height(side), self.a.lung_a
         lo, hi = {"upper": (-0.75, -0.25), "lower": (0.2, 0.65)}.get(zone, (-0.6, 0.55))
         dy = self.rng.uniform(lo, hi)
         half_width = np.sqrt(max(1.0 - dy * dy, 0.05)) * 0.85
@@ -108,14 +112,15 @@ class _Canvas:
             dx = self.rng.uniform(-0.7, 0.7) * half_width
         return cy + dy * b, cx + dx * a
 
-    def sides(self, lesion: Lesion) -> list[int]:
-        return [0, 1] if lesion.side == "both" else [int(self.rng.integers(0, 2))]
+
+def _lesion_sides(lesion: Lesion, finding_side: int) -> list[int]:
+    return [0, 1] if lesion.side == "both" else [finding_side]
 
 
-def _draw_lesion(c: _Canvas, lesion: Lesion, img: np.ndarray, lungs: np.ndarray) -> np.ndarray:
+def _draw_lesion(c: _Canvas, lesion: Lesion, finding_side: int, img: np.ndarray, lungs: np.ndarray) -> np.ndarray:
     rng, yy, xx = c.rng, c.yy, c.xx
     dense = lesion.density == "dense"
-    for side in c.sides(lesion):
+    for side in _lesion_sides(lesion, finding_side):
         lung = c.lung_mask(side)
         if lesion.pattern == "round":
             if lesion.radial == "central":  # behind the heart, at the base
@@ -154,7 +159,7 @@ def _draw_lesion(c: _Canvas, lesion: Lesion, img: np.ndarray, lungs: np.ndarray)
             cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
             if lesion.radial == "peripheral":  # along the lateral chest wall
                 lcy, lcx = c.lung_centre(side)
-                r2 = _ellipse(yy, xx, lcy, lcx, c.a.lung_b * c.lung_stretch, c.a.lung_a)
+                r2 = _ellipse(yy, xx, lcy, lcx, c.lung_height(side), c.a.lung_a)
                 rim = np.clip(1.0 - np.abs(r2 - 0.72) / 0.2, 0.0, 1.0)
                 window = np.exp(-((yy - cy) ** 2) / (2 * 0.09**2))
                 lateral = (xx > lcx) if side else (xx < lcx)
@@ -168,14 +173,14 @@ def _draw_lesion(c: _Canvas, lesion: Lesion, img: np.ndarray, lungs: np.ndarray)
                 img += (0.3 if dense else 0.18) * shape * lung
         elif lesion.pattern == "fluid_level":
             lcy, _ = c.lung_centre(side)
-            level = lcy + c.a.lung_b * c.lung_stretch * rng.uniform(0.2, 0.45)
+            level = lcy + c.lung_height(side) * rng.uniform(0.2, 0.45)
             below = np.clip((yy - level) / 0.01, 0.0, 1.0)
             img += 0.4 * below * np.clip(lung * 1.5, 0, 1)
         elif lesion.pattern == "lucent":
             cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
             if lesion.radial == "peripheral":
                 lcy, lcx = c.lung_centre(side)
-                r2 = _ellipse(yy, xx, lcy, lcx, c.a.lung_b * c.lung_stretch, c.a.lung_a)
+                r2 = _ellipse(yy, xx, lcy, lcx, c.lung_height(side), c.a.lung_a)
                 rim = np.clip((r2 - 0.5) / 0.08, 0.0, 1.0) * lung
                 window = np.exp(-((yy - cy) ** 2) / (2 * 0.1**2))
                 dark = rim * window
@@ -201,12 +206,24 @@ def render_image(
     bounding boxes); that class's lesions are drawn there instead of at a recipe position.
     """
     c = _Canvas(size, anatomy, rng)
-    lesions = [lesion for name in findings for lesion in RECIPES_BY_NAME[name].lesions]
-    owners = [name for name in findings for _ in RECIPES_BY_NAME[name].lesions]
-    patterns = {lesion.pattern for lesion in lesions}
-    if "hyperinflation" in patterns:
-        c.lung_stretch = 1.12
-    if "enlarged_silhouette" in patterns:
+    # One side per finding, so a one-sided finding's lesions (Pneumonia's patches and haze, a
+    # pneumothorax and the lung it hyperinflates) all land in the same lung.
+    finding_sides = [int(side) for side in rng.integers(0, 2, size=len(findings))]
+    if anchors:  # a measured position decides the side: image-left of the midline is side 0
+        finding_sides = [
+            int(anchors[name][1] >= 0.5) if name in anchors else side
+            for name, side in zip(findings, finding_sides, strict=True)
+        ]
+    drawn = [
+        (name, lesion, side)
+        for name, side in zip(findings, finding_sides, strict=True)
+        for lesion in RECIPES_BY_NAME[name].lesions
+    ]
+    for _, lesion, side in drawn:
+        if lesion.pattern == "hyperinflation":
+            for s in _lesion_sides(lesion, side):
+                c.lung_stretch[s] = 1.12
+    if any(lesion.pattern == "enlarged_silhouette" for _, lesion, _ in drawn):
         c.heart_scale = (rng.uniform(1.4, 1.6), rng.uniform(1.25, 1.4))
     yy, xx = c.yy, c.xx
     a = anatomy
@@ -229,17 +246,17 @@ def render_image(
     mediastinum = _soft(_ellipse(yy, xx, 0.4 + c.shift_y, 0.5 + c.shift_x, 0.3, 0.05), 0.3)
     img = np.maximum(img, 0.68 * np.maximum(heart, mediastinum))
     # diaphragm: bright abdomen under two domes
-    dome_y = a.lung_cy + c.shift_y + a.lung_b * c.lung_stretch * 0.92
-    flat = 0.3 if c.lung_stretch > 1.0 else 1.0
-    domes = dome_y - flat * 0.05 * sum(
-        np.exp(-(((xx - c.lung_centre(side)[1]) / a.lung_a) ** 2)) for side in (0, 1)
-    )
+    # each hemidiaphragm sits under its own lung: lower and flatter when that lung is hyperinflated
+    bulge = 0.05 * sum(np.exp(-(((xx - c.lung_centre(side)[1]) / a.lung_a) ** 2)) for side in (0, 1))
+    flatness = [0.3 if stretch > 1.0 else 1.0 for stretch in c.lung_stretch]
+    half_domes = [a.lung_cy + c.shift_y + c.lung_height(side) * 0.92 - flatness[side] * bulge for side in (0, 1)]
+    domes = np.where(xx < 0.5 + c.shift_x, half_domes[0], half_domes[1])
     abdomen = np.clip((yy - domes) / 0.015, 0.0, 1.0) * body
     img = np.maximum(img, 0.6 * abdomen)
 
-    for owner, lesion in zip(owners, lesions, strict=True):
+    for owner, lesion, side in drawn:
         c.anchor = anchors.get(owner) if anchors else None
-        img = _draw_lesion(c, lesion, img, lungs)
+        img = _draw_lesion(c, lesion, side, img, lungs)
 
     img = img * rng.uniform(0.92, 1.08) + rng.normal(0.0, 0.02, size=img.shape)
     return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

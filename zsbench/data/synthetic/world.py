@@ -14,6 +14,12 @@ from zsbench.registry import DATASETS
 # How many findings a diseased-or-not image carries (0 = "No Finding").
 FINDING_COUNT_PROBS = (0.12, 0.48, 0.26, 0.10, 0.04)
 PART_FRACTIONS = (0.7, 0.1, 0.2)
+#: Bumped whenever the recipes or the drawing change the images or labels a seed gives. It is part
+#: of ``describe()``, so results record which world they were measured on and feature caches of an
+#: older world are never reused. 2: a one-sided finding's lesions share one side, and a
+#: pneumothorax hyperinflates its lung.
+WORLD_VERSION = 2
+GENERATOR = "zsbench.data.synthetic"  # describe()["generator"]: which results carry a world_version
 
 
 class SyntheticWorld(DatasetSource):
@@ -135,7 +141,8 @@ class SyntheticWorld(DatasetSource):
             "image_size": self.image_size,
             "seed": self.seed,
             "stats": self.stats,
-            "generator": "zsbench.data.synthetic",
+            "generator": GENERATOR,
+            "world_version": WORLD_VERSION,
         }
 
 
