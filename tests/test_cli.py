@@ -68,9 +68,11 @@ def test_json_prints_only_result_json(tiny_run_args):
     ],
 )
 def test_unknown_names_exit_2_with_one_line(flag, value, hint, tiny_run_args):
-    proc = subprocess.run([*ZSBENCH, "run", *tiny_run_args, flag, value], capture_output=True, text=True)
+    # without --quiet: the progress display must not add even a blank line
+    args = [a for a in tiny_run_args if a != "--quiet"]
+    proc = subprocess.run([*ZSBENCH, "run", *args, flag, value], capture_output=True, text=True)
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    lines = proc.stderr.splitlines()
     assert len(lines) == 1 and hint in lines[0] and "Traceback" not in proc.stderr
 
 
@@ -84,9 +86,10 @@ def test_unknown_names_exit_2_with_one_line(flag, value, hint, tiny_run_args):
 def test_bad_class_split_exits_2_with_one_line(yaml_text, message, tmp_path, tiny_run_args):
     split = tmp_path / "split.yaml"
     split.write_text(yaml_text)
-    proc = subprocess.run([*ZSBENCH, "run", *tiny_run_args, "--split", str(split)], capture_output=True, text=True)
+    args = [a for a in tiny_run_args if a != "--quiet"]
+    proc = subprocess.run([*ZSBENCH, "run", *args, "--split", str(split)], capture_output=True, text=True)
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    lines = proc.stderr.splitlines()
     assert len(lines) == 1 and message in lines[0]
 
 

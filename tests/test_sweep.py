@@ -162,7 +162,7 @@ def test_runs_of_an_older_synthetic_world_are_not_kept(tmp_path, recorded):
     (second / "result.json").write_text(json.dumps({"dataset": {"generator": GENERATOR, **recorded}}))
     for args in (["--resume", str(out)], ["--out", str(out), "--methods", "cxr-ml-gzsl,linear", *TINY_FLAGS,
                                           "--epochs", "1", "--skip-existing"]):
-        res = invoke(*args, "--quiet")
+        res = invoke(*args)  # not quiet: the progress display must not add a blank line
         assert res.exit_code == 2, res.output
         assert len(res.stderr.splitlines()) == 1
         assert "world version 1" in res.stderr and str(second) in res.stderr and str(first) not in res.stderr

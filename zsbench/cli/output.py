@@ -51,7 +51,8 @@ def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
     try:
         yield report
     finally:
-        bars.stop()
+        if bars.live.is_started:  # stopping a display that never started still writes a newline
+            bars.stop()
 
 
 def fmt(value: Any) -> str:

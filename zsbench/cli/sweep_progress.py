@@ -72,7 +72,8 @@ class SweepDisplay:
                          info=f"{event.stage}{loss}  {epoch}".rstrip())
 
     def stop(self) -> None:
-        self.bars.stop()
+        if self.bars.live.is_started:  # stopping a display that never started still writes a newline
+            self.bars.stop()
 
 
 @contextmanager
