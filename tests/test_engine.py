@@ -73,6 +73,15 @@ def test_resume_refuses_other_flags_and_damaged_state(tmp_path):
     (run_dir,) = tmp_path.iterdir()
     proc = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir), "--epochs", "9"], capture_output=True, text=True)
     assert proc.returncode == 2 and "own settings" in proc.stderr
+    # a last.pt of an older synthetic world (recorded, or from before last.pt recorded its dataset)
+    state = torch.load(run_dir / "last.pt", weights_only=True)
+    assert json.loads(state["dataset_json"])["world_version"] >= 2
+    old = json.dumps({**json.loads(state["dataset_json"]), "world_version": 1})
+    for changed in ({**state, "dataset_json": old}, {k: v for k, v in state.items() if k != "dataset_json"}):
+        torch.save(changed, run_dir / "last.pt")
+        proc = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir)], capture_output=True, text=True)
+        assert proc.returncode == 2 and "synthetic world version 1" in proc.stderr, proc.stderr
+        assert len(proc.stderr.splitlines()) == 1
     (run_dir / "last.pt").write_bytes(b"not a checkpoint")
     proc = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir)], capture_output=True, text=True)
     assert proc.returncode == 2 and "damaged" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

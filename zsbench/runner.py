@@ -43,11 +43,11 @@ from zsbench.results import (
     RESULT_SCHEMA_VERSION,
     atomic_write_bytes,
     git_hash,
-    to_json,
     write_checkpoint,
     write_json,
     write_scores,
 )
+from zsbench.resume_state import check_resume_dataset, load_resume_state, resume_payload
 from zsbench.text.class_texts import CLASS_TEXT_MODES, class_texts, ensemble_groups
 
 MAX_MISSING_SHARE = 0.01  # a run refuses when more images than this are missing
@@ -175,22 +175,6 @@ def _bind_class_context(model: ZeroShotModel, train_labels: np.ndarray, columns:
         model.method.bind_cooccurrence(correlation, all_embeddings[columns])
 
 
-def _load_resume_state(run_dir: Path, config: Any, world_size: int = 1) -> dict[str, Any]:
-    path = run_dir / "last.pt"
-    if not path.is_file():
-        raise UsageError(f"{run_dir} has no last.pt to resume from (no epoch had finished)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a damaged file: say so in one line, never unpickle anything else
-        raise UsageError(f"{path} is damaged ({exc.__class__.__name__}); start the run again") from None
-    if json.loads(state.get("config_json", "{}")) != json.loads(to_json(config.to_dict())):
-        raise UsageError(f"{path} was written by a different run configuration; resume with the same flags")
-    if state.get("world_size", 1) != world_size:  # the batch shards, hence the weights, depend on it
-        raise UsageError(f"{path} was written by {state.get('world_size', 1)} process(es), this is {world_size}; "
-                         "resume with as many (torchrun --nproc-per-node N, or no torchrun for 1)")
-    return state
-
-
 def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None = None,
         run_dir: Path | None = None) -> RunResult:
     """Train and evaluate one (dataset, class split, method, backbone, text encoder, seed).
@@ -205,9 +189,11 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
     dist = distributed.current()  # one of several processes under torchrun, else the only one
     distributed.local_batch_size(config.batch_size, dist)  # global batches must split evenly: check first
     device = distributed.pin_device(resolve_device(config.device), dist)
-    resume = _load_resume_state(Path(resume_dir), config, dist.world_size) if resume_dir is not None else None
+    resume = load_resume_state(Path(resume_dir), config, dist.world_size) if resume_dir is not None else None
 
     dataset = create_dataset(config)
+    if resume is not None:
+        check_resume_dataset(resume, dataset, Path(resume_dir))
     split = load_class_split(config.split)
     if split.dataset and split.dataset != config.dataset:
         raise UsageError(
@@ -275,7 +261,7 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
         if not dist.is_main:
             return
         buf = io.BytesIO()
-        torch.save({**state, "config_json": to_json(config.to_dict()), "world_size": dist.world_size}, buf)
+        torch.save(resume_payload(state, config, dataset, dist.world_size), buf)
         atomic_write_bytes(run_dir / "last.pt", buf.getvalue())
 
     scheduler = getattr(model.method, "scheduler", {}) or {}
