@@ -13,10 +13,11 @@ from zsbench.sweep.grid import SweepGrid
 from zsbench.sweep.plan import SweepPlan, build_plan, write_plan
 from zsbench.sweep.state import (
     clear_error,
-    read_summary_metrics,
+    read_result,
     refuse_completed,
     refuse_stale_worlds,
     run_state,
+    summary_metrics,
     write_error,
 )
 from zsbench.sweep.task import RunTask
@@ -76,16 +77,18 @@ def run_sweep(plan: SweepPlan, executor: Executor | None = None,
         if callback is not None:
             callback(event)
 
-    refuse_stale_worlds([plan.run_path(r) for r in plan.runs if run_state(plan.run_path(r)) == "complete"])
     reports: dict[str, RunReport] = {}
     tasks: list[RunTask] = []
+    completed: dict[Path, dict[str, Any]] = {}
     for run in plan.runs:
         path = plan.run_path(run)
         state = run_state(path)
         if state == "complete":
-            reports[run.key] = RunReport(run.key, path, "skipped", metrics=read_summary_metrics(path))
+            completed[path] = read_result(path)
+            reports[run.key] = RunReport(run.key, path, "skipped", metrics=summary_metrics(completed[path]))
         else:
             tasks.append(RunTask(run.key, str(path), run.config.to_dict(), resume=state == "partial"))
+    refuse_stale_worlds(completed)  # before anything runs or is reported
     emit(SweepEvent("sweep", total=len(plan.runs), done=len(reports)))
     for key in reports:
         emit(SweepEvent("skipped", key))

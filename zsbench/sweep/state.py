@@ -42,22 +42,31 @@ def refuse_completed(out: Path) -> None:
         )
 
 
-def stale_world_version(run_dir: Path) -> int | None:
+def read_result(run_dir: Path) -> dict[str, Any]:
+    """A completed run's result.json, read once for all that a sweep checks in it; ``{}`` when it
+    cannot be read (the run then shows no metrics)."""
+    try:
+        result = json.loads((run_dir / RESULT_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return result if isinstance(result, dict) else {}
+
+
+def stale_world_version(result: dict[str, Any]) -> int | None:
     """The synthetic world version a completed run was measured on, when it is not the current one
     (results written before versions were recorded count as version 1)."""
-    try:
-        dataset = json.loads((run_dir / RESULT_FILE).read_text()).get("dataset")
-    except (OSError, ValueError, AttributeError):
-        return None
+    dataset = result.get("dataset")
     if not isinstance(dataset, dict) or dataset.get("generator") != GENERATOR:
         return None
     version = dataset.get("world_version", 1)
     return None if version == WORLD_VERSION else version
 
 
-def refuse_stale_worlds(run_dirs: list[Path]) -> None:
-    """Keeping runs of an older synthetic world would mix two different benchmarks in one sweep."""
-    stale = [(path, version) for path in run_dirs if (version := stale_world_version(path)) is not None]
+def refuse_stale_worlds(completed: dict[Path, dict[str, Any]]) -> None:
+    """Keeping runs of an older synthetic world would mix two different benchmarks in one sweep.
+    ``completed`` maps each completed run's folder to its result.json."""
+    stale = [(path, version) for path, result in completed.items()
+             if (version := stale_world_version(result)) is not None]
     if stale:
         path, version = stale[0]
         raise UsageError(
@@ -69,13 +78,6 @@ def refuse_stale_worlds(run_dirs: list[Path]) -> None:
 def summary_metrics(result: dict[str, Any]) -> dict[str, float | None]:
     metrics = result.get("metrics") or {}
     return {name: metrics.get(name) for name in SUMMARY_METRICS}
-
-
-def read_summary_metrics(run_dir: Path) -> dict[str, float | None]:
-    try:
-        return summary_metrics(json.loads((run_dir / RESULT_FILE).read_text()))
-    except (OSError, ValueError):
-        return dict.fromkeys(SUMMARY_METRICS)
 
 
 def write_error(run_dir: Path, message: str, details: str) -> Path:
