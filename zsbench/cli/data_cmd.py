@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 import numpy as np
-import yaml
 
 from zsbench.config import RunConfig
 from zsbench.errors import UsageError
@@ -146,16 +145,13 @@ def splits_group() -> None:
 @click.option("--out", default="splits", show_default=True, type=click.Path(file_okay=False))
 def make_splits_command(n_unseen: int, count: int, seed: int, out: str, **flags: Any) -> None:
     """Write COUNT random class splits as YAML files, every unseen class present in test."""
-    from zsbench.data.random_splits import make_random_splits
-    from zsbench.results import atomic_write_bytes
+    from zsbench.data.random_splits import make_random_splits, write_split_file
 
     dataset = _dataset(flags)
     _note_split_source(dataset)
     for split in make_random_splits(dataset.table(), dataset.name, n_unseen, count, seed):
         path = Path(out) / f"{split.name}.yaml"
-        data = split.to_dict()
-        data.pop("keep_no_finding")
-        atomic_write_bytes(path, yaml.safe_dump(data, sort_keys=False).encode())
+        write_split_file(split, path)
         click.echo(f"{path}: unseen {', '.join(split.unseen)}")
 
 

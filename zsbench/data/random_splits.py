@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import yaml
 
 from zsbench import __version__
 from zsbench.data.base import ImageTable
 from zsbench.data.class_splits import ClassSplit
 from zsbench.errors import UsageError
+from zsbench.results import atomic_write_bytes
 
 MAX_TRIES = 1000
 
@@ -55,3 +59,11 @@ def make_random_splits(
             )
         )
     return splits
+
+
+def write_split_file(split: ClassSplit, path: Path) -> None:
+    """The split as a YAML file that ``--split PATH`` loads (atomically; random splits keep every
+    "No Finding" rule at its default, so that field is left out)."""
+    data = split.to_dict()
+    data.pop("keep_no_finding")
+    atomic_write_bytes(path, yaml.safe_dump(data, sort_keys=False).encode())

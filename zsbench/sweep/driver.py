@@ -13,7 +13,7 @@ from zsbench.sweep.grid import SweepGrid
 from zsbench.sweep.plan import SweepPlan, build_plan, write_plan
 from zsbench.sweep.state import (
     clear_error,
-    read_result,
+    read_result_or_empty,
     refuse_completed,
     refuse_stale_worlds,
     run_state,
@@ -84,7 +84,7 @@ def run_sweep(plan: SweepPlan, executor: Executor | None = None,
         path = plan.run_path(run)
         state = run_state(path)
         if state == "complete":
-            completed[path] = read_result(path)
+            completed[path] = read_result_or_empty(path)
             reports[run.key] = RunReport(run.key, path, "skipped", metrics=summary_metrics(completed[path]))
         else:
             tasks.append(RunTask(run.key, str(path), run.config.to_dict(), resume=state == "partial"))

@@ -14,7 +14,6 @@ import yaml
 from zsbench.config import RunConfig
 from zsbench.data.class_splits import ClassSplit, available_splits, load_class_split
 from zsbench.errors import UsageError
-from zsbench.results import atomic_write_bytes
 
 #: grid axis -> the RunConfig field it varies, in the order the grid is expanded
 AXES = {
@@ -159,7 +158,7 @@ def random_splits(random: RandomSplits, base: RunConfig, folder: Path,
                   write: bool = True) -> list[tuple[str, ClassSplit]]:
     """Draw the random splits on the dataset's table; (absolute YAML path in ``folder``, split)
     for each, written there unless ``write`` is False. The same seed draws the same splits."""
-    from zsbench.data.random_splits import make_random_splits
+    from zsbench.data.random_splits import make_random_splits, write_split_file
     from zsbench.registry import ensure_builtins
     from zsbench.runner import create_dataset
 
@@ -169,9 +168,7 @@ def random_splits(random: RandomSplits, base: RunConfig, folder: Path,
     for split in make_random_splits(table, base.dataset, random.n_unseen, random.count, random.seed):
         path = (folder / f"{split.name}.yaml").resolve()
         if write:
-            data = split.to_dict()
-            data.pop("keep_no_finding")
-            atomic_write_bytes(path, yaml.safe_dump(data, sort_keys=False).encode())
+            write_split_file(split, path)
         resolved.append((str(path), split))
     return resolved
 

@@ -42,7 +42,7 @@ def refuse_completed(out: Path) -> None:
         )
 
 
-def read_result(run_dir: Path) -> dict[str, Any]:
+def read_result_or_empty(run_dir: Path) -> dict[str, Any]:
     """A completed run's result.json, read once for all that a sweep checks in it; ``{}`` when it
     cannot be read (the run then shows no metrics)."""
     try:
