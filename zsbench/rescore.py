@@ -7,7 +7,6 @@ result.json; result.json is rewritten atomically.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from typing import Any
 from zsbench import __version__
 from zsbench.errors import UsageError
 from zsbench.metrics import METRICS_VERSION, evaluate
-from zsbench.results import to_json, write_json
+from zsbench.results import as_stored, write_json
 from zsbench.runfiles import StoredRun, read_stored_run
 
 _K_KEY = re.compile(r"^(?:p|r|f1)@(\d+)$")
@@ -51,11 +50,6 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return a == b or (math.isnan(a) and math.isnan(b))
     return bool(a == b)
-
-
-def _as_stored(data: dict[str, Any]) -> dict[str, Any]:
-    """The dict exactly as result.json holds it (NaN -> None, numpy -> Python)."""
-    return json.loads(to_json(data))
 
 
 def run_ks(result: dict[str, Any], extra: Sequence[int] = ()) -> list[int]:
@@ -94,7 +88,7 @@ def rescore_stored(run: StoredRun, ks: Sequence[int] = (), now: datetime | None 
         rescored={"at": stamp, "zsbench_version": __version__},
         metrics_history=history,
     )
-    new = _as_stored(new)
+    new = as_stored(new)
     run_id = str(result.get("run_id", run.run_dir.name))
     return Rescored(run.run_dir, run_id, all_ks, result["metrics"], new["metrics"], new)
 

@@ -51,6 +51,12 @@ def to_json(data: dict[str, Any]) -> str:
     return json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n"
 
 
+def as_stored(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` exactly as a JSON file written by :func:`to_json` holds it (NaN -> None, numpy ->
+    Python, tuples -> lists), so it compares equal to what is read back."""
+    return json.loads(to_json(data))
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write_bytes(path, to_json(data).encode())
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from zsbench.errors import UsageError
-from zsbench.results import to_json
+from zsbench.results import as_stored, to_json
 
 
 def resume_payload(state: dict[str, Any], config: Any, dataset: Any, world_size: int) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def load_resume_state(run_dir: Path, config: Any, world_size: int = 1) -> dict[s
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a damaged file: say so in one line, never unpickle anything else
         raise UsageError(f"{path} is damaged ({exc.__class__.__name__}); start the run again") from None
-    if json.loads(state.get("config_json", "{}")) != json.loads(to_json(config.to_dict())):
+    if json.loads(state.get("config_json", "{}")) != as_stored(config.to_dict()):
         raise UsageError(f"{path} was written by a different run configuration; resume with the same flags")
     if state.get("world_size", 1) != world_size:  # the batch shards, hence the weights, depend on it
         raise UsageError(f"{path} was written by {state.get('world_size', 1)} process(es), this is {world_size}; "
@@ -42,7 +42,7 @@ def load_resume_state(run_dir: Path, config: Any, world_size: int = 1) -> dict[s
 
 def check_resume_dataset(state: dict[str, Any], dataset: Any, run_dir: Path) -> None:
     """Continuing on other images would train one model on two datasets."""
-    current = json.loads(to_json(dataset.describe()))
+    current = as_stored(dataset.describe())
     if "dataset_json" in state:
         recorded = json.loads(state["dataset_json"])
     elif "world_version" in current:  # written before last.pt recorded its dataset: world version 1
