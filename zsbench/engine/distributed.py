@@ -186,7 +186,7 @@ class _Loss(nn.Module):
 
     def forward(self, x: torch.Tensor, embeddings: torch.Tensor,
                 labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        return self.model.method.loss(self.model.features(x), embeddings, labels)
+        return self.model.loss(x, embeddings, labels)
 
 
 def unused_parameters(model: nn.Module, x: torch.Tensor, embeddings: torch.Tensor,

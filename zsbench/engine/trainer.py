@@ -43,6 +43,11 @@ class ZeroShotModel(nn.Module):
         x = prepare_batch(pixels, self.backbone.preprocess)
         return self.method(self.features(x), class_embeddings)
 
+    def loss(self, x: torch.Tensor, class_embeddings: torch.Tensor,
+             labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The method's training loss on prepared images ``x`` (training and validation alike)."""
+        return self.method.loss(self.features(x), class_embeddings, labels)
+
 
 def create_model(
     backbone_spec: str,
@@ -185,8 +190,7 @@ def seen_loss_validator(
         for start in range(0, len(val_pixels), batch_size):
             pixels = torch.from_numpy(val_pixels[start : start + batch_size]).to(device)
             x = prepare_batch(pixels, model.backbone.preprocess)
-            loss, _parts = model.method.loss(model.features(x), seen_embeddings,
-                                             labels_t[start : start + batch_size].to(device))
+            loss, _parts = model.loss(x, seen_embeddings, labels_t[start : start + batch_size].to(device))
             total += float(loss) * len(pixels)
             count += len(pixels)
         model.train(was_training)
