@@ -13,6 +13,8 @@ import numpy as np
 #: bumped whenever a metric's definition changes; result.json records it, `zsbench rescore` moves
 #: metrics of an older version into the result's history
 METRICS_VERSION = 1
+#: The summary AUROC keys of :func:`evaluate`: seen, unseen and harmonic (S, U, H).
+SUH = ("auroc_seen", "auroc_unseen", "auroc_harmonic")
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:

@@ -17,8 +17,8 @@ from zsbench.errors import UsageError
 from zsbench.leaderboard.bootstrap import BootstrapSettings, RunScores, group_intervals, suh_replicates
 from zsbench.leaderboard.collect import GroupKey, RunRecord
 from zsbench.leaderboard.reported import ReportedEntry
+from zsbench.metrics import SUH
 
-SUH = ("auroc_seen", "auroc_unseen", "auroc_harmonic")
 _K_KEY = re.compile(r"^f1@(\d+)$")
 
 

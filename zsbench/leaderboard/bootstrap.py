@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zsbench.metrics import SUH
+
 CHUNK = 256  # replicates per block: bounds memory to a few (n x CHUNK) arrays
 
 
@@ -136,7 +138,7 @@ def run_replicates(run: RunScores, rng: np.random.Generator, replicates: int) ->
 
 def group_intervals(runs: Sequence[RunScores], settings: BootstrapSettings) -> dict[str, list[float]]:
     """Percentile CI of the group's mean S, U and H: each replicate averages its runs' values."""
-    names = ("auroc_seen", "auroc_unseen", "auroc_harmonic")
+    names = SUH
     if settings.replicates < 1 or not runs:
         return {name: [float("nan"), float("nan")] for name in names}
     per_run = np.stack([run_replicates(r, settings.rng(k), settings.replicates) for k, r in enumerate(runs)])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from zsbench.leaderboard.aggregate import SUH, ClassStat, GroupRow, Stat
+from zsbench.leaderboard.aggregate import ClassStat, GroupRow, Stat
+from zsbench.metrics import SUH
 
 #: (attribute of GroupKey, column header)
 KEY_COLUMNS = (("dataset", "dataset"), ("protocol", "protocol"), ("method", "method"),

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from zsbench.errors import UsageError
+from zsbench.metrics import SUH
 from zsbench.runfiles import RESULT_NAME, StoredRun, read_stored_run, result_field
 
 
@@ -64,7 +65,7 @@ def method_label(result: dict[str, Any], path: Path) -> str:
 def record_from_run(run: StoredRun) -> RunRecord:
     """Check and pick out the fields a leaderboard needs; errors name the result.json."""
     res, path = run.result, run.result_path
-    for name in ("auroc_seen", "auroc_unseen", "auroc_harmonic"):
+    for name in SUH:
         value = result_field(res, f"metrics.{name}", (float, int, type(None)), path)
         if isinstance(value, bool):
             raise UsageError(f"{path}: malformed result, 'metrics.{name}' is not a number")

@@ -9,8 +9,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from zsbench.leaderboard.aggregate import SUH, GroupRow, Leaderboard
+from zsbench.leaderboard.aggregate import GroupRow, Leaderboard
 from zsbench.leaderboard.cells import NOT_ZERO_SHOT, label
+from zsbench.metrics import SUH
 
 COLOURS = {"auroc_seen": "#0969da", "auroc_unseen": "#8250df", "auroc_harmonic": "#1a7f37"}
 DPI = 100

@@ -9,13 +9,14 @@ from typing import Any, Literal
 
 from zsbench.data.synthetic.world import GENERATOR, WORLD_VERSION
 from zsbench.errors import UsageError
+from zsbench.metrics import SUH
 from zsbench.results import atomic_write_bytes
 
 RunState = Literal["complete", "partial", "fresh"]
 RESULT_FILE = "result.json"
 RESUME_FILE = "last.pt"
 ERROR_FILE = "error.txt"
-SUMMARY_METRICS = ("auroc_seen", "auroc_unseen", "auroc_harmonic")
+SUMMARY_METRICS = SUH
 
 
 def run_state(run_dir: Path) -> RunState:
