@@ -212,6 +212,14 @@ def test_ray_missing_is_one_line(tmp_path, monkeypatch):
         make_executor("local", address="ray://x:10001")
 
 
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_zero_workers_is_a_usage_error(tmp_path, executor):
+    res = invoke("--out", str(tmp_path / "sweep"), "--methods", "linear", *TINY_FLAGS, "--epochs", "1",
+                 "--executor", executor, "--workers", "0")
+    assert res.exit_code == 2 and "--workers must be at least 1" in res.stderr, res.output
+    assert not list((tmp_path / "sweep").glob("runs/*/result.json"))
+
+
 def test_random_splits_option_validation(tmp_path):
     assert RandomSplits.from_dict({"count": 2}) == RandomSplits(2, 4, 0)
     res = invoke("--out", str(tmp_path), "--n-unseen", "3", "--dry-run")

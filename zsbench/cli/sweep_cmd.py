@@ -219,8 +219,9 @@ def sweep_command(ctx: click.Context, config_file: str | None, out: str | None, 
     if dry_run:
         _print_plan(plan, as_json)
         return
+    # make_executor checks --workers; under Ray it only sizes a local cluster
     ray_cpus = workers * cpus_per_run if executor == "ray" and workers else None
-    runner = make_executor(executor, workers=workers if executor == "local" and workers else 1, address=address,
+    runner = make_executor(executor, workers=1 if workers is None else workers, address=address,
                            cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, num_cpus=ray_cpus)
     try:
         with sweep_display(quiet=quiet) as report:
