@@ -42,7 +42,7 @@ from zsbench import __version__
 from zsbench.backbones.base import FeatureInput, prepare_batch
 from zsbench.data.base import DatasetSource, ProgressFn
 from zsbench.data.files import FileImageSource
-from zsbench.engine.trainer import TrainSettings, ZeroShotModel
+from zsbench.engine.trainer import TrainSettings, ZeroShotModel, backbone_features
 from zsbench.errors import DataError, UsageError
 from zsbench.results import atomic_write_bytes, to_json, write_json
 
@@ -158,7 +158,7 @@ def extract_features(
             for b in range(0, len(pixels), EXTRACT_BATCH):
                 batch = torch.from_numpy(pixels[b : b + EXTRACT_BATCH]).to(device)
                 x = prepare_batch(batch, backbone.preprocess)
-                feats = (backbone.forward_features(x) if kind == "map" else backbone(x)).float().cpu().numpy()
+                feats = backbone_features(backbone, kind, x).float().cpu().numpy()
                 if out is None:
                     out = np.empty((len(ids), *feats.shape[1:]), dtype=np.float32)
                 out[start + b : start + b + len(feats)] = feats

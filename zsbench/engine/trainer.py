@@ -25,6 +25,11 @@ from zsbench.metrics import auroc
 ProgressFn = Callable[[str, int, int, dict[str, float]], None]
 
 
+def backbone_features(backbone: nn.Module, kind: str, x: torch.Tensor) -> torch.Tensor:
+    """What a method of ``feature_kind`` ``kind`` consumes: the spatial map or pooled features."""
+    return backbone.forward_features(x) if kind == "map" else backbone(x)
+
+
 class ZeroShotModel(nn.Module):
     """Backbone followed by a method head."""
 
@@ -35,9 +40,7 @@ class ZeroShotModel(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """What the method consumes: pooled features or the spatial feature map."""
-        if self.method.feature_kind == "map":
-            return self.backbone.forward_features(x)
-        return self.backbone(x)
+        return backbone_features(self.backbone, self.method.feature_kind, x)
 
     def forward(self, pixels: torch.Tensor, class_embeddings: torch.Tensor) -> torch.Tensor:
         x = prepare_batch(pixels, self.backbone.preprocess)
