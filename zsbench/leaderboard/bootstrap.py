@@ -2,8 +2,9 @@
 
 A replicate resamples a run's n test images with replacement; that is the same as giving each
 image a count (how often it was drawn). AUROC is a rank statistic, so each class's images are
-sorted once and every replicate is prefix sums over the counts: B replicates of one class cost a
-gather and a sum over an (n x B) count array instead of B sorts. Counts are integers, so the
+sorted once per block of up to CHUNK replicates and every replicate is prefix sums over the
+counts: B replicates of one class cost a gather and a sum over an (n x B) count array instead of
+B sorts. Counts are integers, so the
 area is exact (ties count 1/2 as in :func:`zsbench.metrics.auroc`).
 """
 
