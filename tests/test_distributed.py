@@ -69,6 +69,7 @@ def test_torchrun_run_matches_one_process_run(tmp_path):
         assert (sa["image_ids"] == sb["image_ids"]).all() and len(sa["image_ids"]) == a["counts"]["test"]
 
     # last.pt remembers the process count: resuming on another count is refused in one line
+    (run_dir / "result.json").unlink()  # as if the run had been killed before it finished
     refused = _zsbench(["run", "--resume", str(run_dir), "--quiet"])
     assert refused.returncode == 2 and "2 process(es), this is 1" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1

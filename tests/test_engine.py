@@ -52,6 +52,10 @@ def test_killed_run_resumed_ends_with_the_same_weights(tmp_path):
     state = torch.load(run_dir / "last.pt", weights_only=True)
     assert 1 <= state["epoch"] < 4 and not (run_dir / "result.json").exists()
 
+    # SIGKILL left the run's lock behind: it is reported as stale, with the file to delete
+    refused = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir), "--quiet"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "stale lock" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    (run_dir / ".zsbench.lock").unlink()
     out = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir), "--json", "--quiet"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -73,6 +77,11 @@ def test_resume_refuses_other_flags_and_damaged_state(tmp_path):
     (run_dir,) = tmp_path.iterdir()
     proc = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir), "--epochs", "9"], capture_output=True, text=True)
     assert proc.returncode == 2 and "own settings" in proc.stderr
+    result = (run_dir / "result.json").read_bytes()
+    proc = subprocess.run([*ZSBENCH, "run", "--resume", str(run_dir)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "is a finished run" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert (run_dir / "result.json").read_bytes() == result  # untouched
+    (run_dir / "result.json").unlink()  # from here on: a run that never finished
     # a last.pt of an older synthetic world (recorded, or from before last.pt recorded its dataset)
     state = torch.load(run_dir / "last.pt", weights_only=True)
     assert json.loads(state["dataset_json"])["world_version"] >= 2

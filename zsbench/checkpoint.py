@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,9 @@ def read_checkpoint(path: str | Path) -> RawCheckpoint:
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file; all mean the same to the user
-        unsafe = "Weights only load failed" in str(exc)
+        # only a well-formed torch archive that names a Python global to rebuild is "unsafe"; random
+        # bytes also fail the weights-only unpickler, but with an unsupported opcode
+        unsafe = zipfile.is_zipfile(io.BytesIO(data)) and "global" in str(exc).lower()
         why = "it holds objects other than tensors and plain data, which zsbench refuses to unpickle" \
             if unsafe else f"damaged or not a torch file ({exc.__class__.__name__})"
         raise CheckpointError(f"cannot load checkpoint {p}: {why}") from None

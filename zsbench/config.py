@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,22 @@ import yaml
 from zsbench.errors import UsageError
 
 FLOAT_FIELDS = ("lr", "weight_decay", "lr_factor", "clip_grad")
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 0 .. 2**32 - 1
+
+
+def _check_int(flag: str, value: Any, low: int, high: int | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise UsageError(f"{flag} must be a whole number (got {value!r})")
+    if value < low or (high is not None and value > high):
+        span = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise UsageError(f"{flag} must be {span} (got {value})")
+
+
+def _check_float(flag: str, value: Any, positive: bool) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise UsageError(f"{flag} must be a number (got {value!r})")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise UsageError(f"{flag} must be a finite number {'above' if positive else 'of at least'} 0 (got {value})")
 
 
 @dataclass
@@ -60,18 +77,42 @@ class RunConfig:
     out: str = "runs"
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise UsageError(f"--epochs must be at least 1 (got {self.epochs})")
-        if self.batch_size < 2:
-            raise UsageError(f"--batch-size must be at least 2 (got {self.batch_size})")
-        if self.lr <= 0:
-            raise UsageError(f"--lr must be positive (got {self.lr})")
+        # Every number is checked here, before any data is loaded: a meaningless value (a negative
+        # clip norm flips the gradient, a NaN learning rate trains nothing) must never run.
+        _check_int("--seed", self.seed, 0, MAX_SEED)
+        _check_int("--data-seed", self.data_seed, 0, MAX_SEED)
+        _check_int("--epochs", self.epochs, 1)
+        _check_int("--batch-size", self.batch_size, 2)
+        _check_float("--lr", self.lr, positive=True)
+        _check_float("weight_decay", self.weight_decay, positive=False)
+        if self.lr_factor is not None:
+            _check_float("lr_factor", self.lr_factor, positive=True)
+            if self.lr_factor >= 1:
+                raise UsageError(f"lr_factor must be below 1: it multiplies the learning rate (got {self.lr_factor})")
+        if self.lr_patience is not None:
+            _check_int("lr_patience", self.lr_patience, 0)
+        if self.max_steps is not None:
+            _check_int("--max-steps", self.max_steps, 1)
+        if self.early_stop is not None:
+            _check_int("--early-stop", self.early_stop, 1)
+        if self.clip_grad is not None:
+            _check_float("--clip-grad", self.clip_grad, positive=True)
+        if self.image_size is not None:
+            _check_int("--image-size", self.image_size, 8)
+        if self.n_images is not None:
+            _check_int("--n-images", self.n_images, 1)
+        _check_int("--val-unseen", self.val_unseen, 1)
         if self.tta not in ("none", "tencrop"):
             raise UsageError(f"--tta must be none or tencrop (got {self.tta!r})")
         if self.selection not in ("val-seen", "gzsl"):
             raise UsageError(f"--selection must be val-seen or gzsl (got {self.selection!r})")
-        if not self.ks or min(self.ks) < 1:
+        if not self.ks or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in self.ks):
             raise UsageError(f"top-k values must be positive integers (got {self.ks})")
+        if not self.out:
+            raise UsageError("--out must name a folder")
+        for name in ("dataset_options", "method_options", "text_options"):
+            if not isinstance(getattr(self, name), dict):
+                raise UsageError(f"config {name} must be a mapping of option: value")
         self.ks = tuple(int(k) for k in self.ks)
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,9 +140,11 @@ class RunConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> RunConfig:
         try:
-            text = Path(path).read_text()
+            text = Path(path).read_text(encoding="utf-8")
             # JSON is YAML, except that YAML 1.1 reads 1e-05 as a string
             raw = (json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)) or {}
+        except UnicodeDecodeError:
+            raise UsageError(f"config {path} is not UTF-8 text; save it as UTF-8") from None
         except (OSError, ValueError, yaml.YAMLError) as exc:
             raise UsageError(f"cannot read config {path}: {exc.__class__.__name__}") from None
         if not isinstance(raw, dict):

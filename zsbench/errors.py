@@ -27,6 +27,12 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     return "known: " + ", ".join(known) if known else "none are registered"
 
 
+def one_line(exc: BaseException) -> str:
+    """The error as one line: zsbench's own messages as they are, others prefixed by their type."""
+    text = str(exc) if isinstance(exc, ZsbenchError) else f"{exc.__class__.__name__}: {exc}"
+    return text.strip().splitlines()[0] if text.strip() else exc.__class__.__name__
+
+
 class UnknownNameError(UsageError):
     """A registry or catalogue lookup failed; the message carries a did-you-mean suggestion."""
 

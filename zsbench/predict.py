@@ -70,6 +70,8 @@ def read_class_file(path: str | Path) -> list[ClassQuery]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"classes file {p} is not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
         raise UsageError(f"cannot read classes file {p}: {exc.strerror or exc.__class__.__name__}") from None
     if p.suffix.lower() == ".csv":

@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from zsbench.errors import UsageError
+
 RESULT_SCHEMA_VERSION = 1
+ERROR_FILE = "error.txt"  # in the folder of a run that failed
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -30,6 +33,29 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def ensure_folder(path: Path, flag: str = "output") -> None:
+    """Create an output folder now, before any work, so that a bad one is a one-line error."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path} is a file, not a folder; choose a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the {flag} folder {path}: {exc.strerror or exc.__class__.__name__}; "
+                         "choose another") from None
+
+
+def write_error(run_dir: Path, message: str, details: str) -> Path:
+    """``error.txt`` in a run folder whose run failed: the one-line error, then the traceback."""
+    path = run_dir / ERROR_FILE
+    atomic_write_bytes(path, f"{message}\n\n{details}".encode())
+    return path
+
+
+def clear_error(run_dir: Path) -> None:
+    """A run that completed after an earlier failed attempt keeps no stale error.txt."""
+    (run_dir / ERROR_FILE).unlink(missing_ok=True)
 
 
 def _jsonable(value: Any) -> Any:

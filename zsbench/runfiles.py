@@ -77,16 +77,23 @@ def read_result(path: Path) -> dict[str, Any]:
     return result
 
 
+SCORE_ARRAYS = ("image_ids", "class_names", "scores", "labels")
+
+
 def read_scores(path: Path) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """(image ids, class names, scores, labels) from a scores.npz, checked for shape and NaN."""
     if not path.is_file():
         raise UsageError(f"{path} is missing; {path.parent} is not a finished run")
     try:
         with np.load(path, allow_pickle=False) as npz:
+            absent = [key for key in SCORE_ARRAYS if key not in npz.files]
+            if absent:
+                raise UsageError(f"{path}: malformed scores file, no {absent[0]!r} array "
+                                 f"(it has {', '.join(npz.files) or 'none'}); run it again")
             ids, names = npz["image_ids"], [str(c) for c in npz["class_names"]]
             scores, labels = np.asarray(npz["scores"]), np.asarray(npz["labels"])
-    except KeyError as exc:
-        raise UsageError(f"{path}: malformed scores file, no {exc.args[0]!r} array") from None
+    except UsageError:
+        raise
     except Exception as exc:  # zip, zlib, pickle and header errors all mean a damaged file
         raise UsageError(f"{path}: damaged scores file ({exc.__class__.__name__})") from None
     if scores.ndim != 2 or scores.shape != labels.shape or scores.shape != (len(ids), len(names)):

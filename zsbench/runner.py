@@ -8,6 +8,7 @@ import json
 import platform
 import random
 import time
+import traceback
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +19,8 @@ import torch
 
 from zsbench import __version__
 from zsbench.checkpoint import checkpoint_meta
-from zsbench.data.base import DatasetSource
-from zsbench.data.class_splits import load_class_split
+from zsbench.data.base import ClassInfo, DatasetSource
+from zsbench.data.class_splits import ClassSplit, load_class_split
 from zsbench.data.files import FileImageSource
 from zsbench.data.protocol import DataSplits, apply_protocol
 from zsbench.engine import distributed
@@ -35,15 +36,19 @@ from zsbench.engine.trainer import (
     seen_loss_validator,
     train,
 )
-from zsbench.errors import LeakageError, UsageError
+from zsbench.errors import LeakageError, UsageError, one_line
+from zsbench.locks import FolderLock
 from zsbench.methods.mlzsl import label_correlation
 from zsbench.metrics import METRICS_VERSION, evaluate
 from zsbench.registry import BACKBONES, DATASETS, METHODS, TEXT_ENCODERS, ensure_builtins
 from zsbench.results import (
     RESULT_SCHEMA_VERSION,
     atomic_write_bytes,
+    clear_error,
+    ensure_folder,
     git_hash,
     write_checkpoint,
+    write_error,
     write_json,
     write_scores,
 )
@@ -82,11 +87,39 @@ def _new_run_dir(out: Path, config: dict[str, Any]) -> tuple[str, Path]:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     base = f"{stamp}-{config['method']}-{config['dataset']}-s{config['seed']}-{digest}"
     run_id, n = base, 1
-    while (out / run_id).exists():
-        n += 1
-        run_id = f"{base}-{n}"
-    (out / run_id).mkdir(parents=True)
-    return run_id, out / run_id
+    while True:  # mkdir itself decides: two runs started in the same second never share a folder
+        try:
+            (out / run_id).mkdir(parents=True)
+            return run_id, out / run_id
+        except FileExistsError:
+            n += 1
+            run_id = f"{base}-{n}"
+
+
+class RunFolder:
+    """The folder a run writes into, once it is known. Rank 0 holds its lock while the run is in
+    it (a second writer is refused); a run that fails after it began writing there leaves
+    ``error.txt`` (the error, then the traceback), and a run that completes removes a stale one."""
+
+    def __init__(self, is_main: bool) -> None:
+        self.is_main = is_main
+        self.path: Path | None = None
+        self.started = False  # config.json (re)written: from here a failure is recorded
+        self._lock: FolderLock | None = None
+
+    def claim(self, path: Path) -> Path:
+        if self.is_main:
+            self._lock = FolderLock(path).acquire()
+        self.path = path
+        return path
+
+    def record_failure(self, exc: BaseException) -> None:
+        if self.path is not None and self.started and self._lock is not None:
+            write_error(self.path, one_line(exc), traceback.format_exc())
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
 
 def validate_names(config: Any) -> None:
@@ -103,6 +136,26 @@ def validate_names(config: Any) -> None:
         raise UsageError(
             f"unknown --class-text {config.class_text!r}; choose one of {', '.join(CLASS_TEXT_MODES)}"
         )
+
+
+def preflight(config: Any) -> tuple[DatasetSource, ClassSplit, list[ClassInfo]]:
+    """The checks that need the dataset's metadata but no image: the dataset's own settings, the
+    class split and its dataset, and k against the number of classes. A run makes them before it
+    loads anything; a sweep makes them once per distinct dataset and split before any run starts."""
+    validate_names(config)
+    dataset = create_dataset(config)
+    split = load_class_split(config.split)
+    if split.dataset and split.dataset != config.dataset:
+        raise UsageError(
+            f"class split {split.name!r} is for dataset {split.dataset!r}, not {config.dataset!r}; "
+            "pick a split made for this dataset"
+        )
+    classes = dataset.classes()
+    split.validate([c.name for c in classes])
+    if max(config.ks) > len(classes):
+        raise UsageError(f"--k {max(config.ks)} is more than the {len(classes)} classes of {config.dataset}; "
+                         f"use k from 1 to {len(classes)}")
+    return dataset, split, classes
 
 
 def check_training_classes(training: list[int], unseen: list[int], allowed: bool) -> None:
@@ -141,7 +194,7 @@ def drop_missing_images(dataset: DatasetSource, splits: DataSplits, allow_missin
     if share > MAX_MISSING_SHARE and not allow_missing:
         raise UsageError(
             f"{len(missing)} of {len(ids)} images ({share:.1%}) are missing under {dataset.root} "
-            f"(e.g. {sorted(missing)[0]}); fix --root, see `zsbench data verify`, or pass --allow-missing"
+            f"(e.g. {sorted(missing)[0]!r}); fix --root, see `zsbench data verify`, or pass --allow-missing"
         )
     for part in ("train", "val", "test"):
         table = getattr(splits, part)
@@ -182,25 +235,42 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
     ``resume_dir``: continue the run in that directory from its last completed epoch.
     ``run_dir``: write a fresh run into this directory (created if needed) instead of a new
     timestamped one under ``config.out``; a sweep uses it to place each run deterministically.
+    The run's folder is locked while the run is in it; a failed run leaves ``error.txt`` there.
     """
+    folder = RunFolder(distributed.current().is_main)
+    try:
+        return _run(config, progress, resume_dir, run_dir, folder)
+    except Exception as exc:
+        folder.record_failure(exc)
+        raise
+    finally:
+        folder.release()
+
+
+def _run(config: Any, progress: ProgressFn | None, resume_dir: Path | None, run_dir: Path | None,
+         folder: RunFolder) -> RunResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     validate_names(config)
     dist = distributed.current()  # one of several processes under torchrun, else the only one
     distributed.local_batch_size(config.batch_size, dist)  # global batches must split evenly: check first
     device = distributed.pin_device(resolve_device(config.device), dist)
+    if resume_dir is not None:
+        if (Path(resume_dir) / "result.json").is_file():
+            raise UsageError(f"{resume_dir} is a finished run (it has result.json); there is nothing to resume "
+                             "(`zsbench rescore` recomputes its metrics; start a new run to train again)")
+        folder.claim(Path(resume_dir))
+    elif run_dir is not None:
+        if dist.is_main:
+            ensure_folder(Path(run_dir), "run")
+        folder.claim(Path(run_dir))
+    elif dist.is_main:
+        ensure_folder(Path(config.out), "--out")
     resume = load_resume_state(Path(resume_dir), config, dist.world_size) if resume_dir is not None else None
 
-    dataset = create_dataset(config)
+    dataset, split, classes = preflight(config)
     if resume is not None:
         check_resume_dataset(resume, dataset, Path(resume_dir))
-    split = load_class_split(config.split)
-    if split.dataset and split.dataset != config.dataset:
-        raise UsageError(
-            f"class split {split.name!r} is for dataset {split.dataset!r}, not {config.dataset!r}; "
-            "pick a split made for this dataset"
-        )
-    classes = dataset.classes()
     class_names = [c.name for c in classes]
 
     encoder = TEXT_ENCODERS.create(config.text_encoder, seed=config.seed, **config.text_options)
@@ -216,6 +286,10 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
     missing = drop_missing_images(dataset, splits, config.allow_missing)
     seen, unseen = splits.seen, splits.unseen
     train_columns = seen if zero_shot else sorted(seen + unseen)
+    if config.selection == "gzsl":  # checked on the labels alone, before any image is loaded
+        if resume is not None or not zero_shot:
+            raise UsageError("--selection gzsl works for fresh zero-shot runs only (no --resume, no upper bounds)")
+        held_out = choose_held_out(splits.val.labels, seen, config.val_unseen, config.seed)
 
     t = time.perf_counter()
     # a frozen backbone's features, cached per image-split part: a hit loads no images at all
@@ -238,14 +312,14 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
         run_dir, run_id = Path(resume_dir), Path(resume_dir).name
     elif run_dir is not None:
         run_dir = Path(run_dir)
-        if dist.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
         run_id = run_dir.name
     else:  # rank 0 alone creates (and names) the run directory, and writes every file in it
         run_id, run_dir = distributed.share(_new_run_dir(Path(config.out), config.to_dict())
                                             if dist.is_main else None, dist)
+        folder.claim(run_dir)
     if dist.is_main:
         write_json(run_dir / "config.json", config.to_dict())
+    folder.started = True
     all_embeddings = torch.from_numpy(embeddings).to(device)
     class_tensors = {"class_embeddings": torch.from_numpy(embeddings)}
 
@@ -284,9 +358,7 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
     settings = feature_cache.adjust(settings)  # features: no pixel augmentation
     selection: dict[str, Any] = {"kind": config.selection}
     if config.selection == "gzsl":
-        if resume is not None or not zero_shot:
-            raise UsageError("--selection gzsl works for fresh zero-shot runs only (no --resume, no upper bounds)")
-        held = choose_held_out(splits.val.labels, seen, config.val_unseen, config.seed)
+        held = held_out
         inner = [c for c in seen if c not in held]
         check_training_classes(inner, unseen, allowed=False)
         keep_rows = ~(np.nan_to_num(splits.train.labels[:, held]) > 0).any(axis=1)
@@ -396,4 +468,5 @@ def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None
     }
     write_scores(run_dir / "scores.npz", splits.test.ids, class_names, test_scores, splits.test.labels)
     write_json(run_dir / "result.json", result)
+    clear_error(run_dir)
     return distributed.share(RunResult(run_dir, result), dist)

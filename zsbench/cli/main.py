@@ -20,20 +20,62 @@ def _rank_label() -> str:
     return f" (rank {rank})" if rank not in ("", "0") else ""
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """click's usage error (bad option, bad value, missing argument) as one line, with the help
+    command to read instead of click's usage block."""
+    message = _one_line(exc.format_message())
+    ctx = exc.ctx
+    return f"{message} (see '{ctx.command_path} --help')" if ctx is not None else message
+
+
 class ZsbenchGroup(click.Group):
-    """Turns zsbench's typed errors into one line and an exit code; --debug keeps the traceback."""
+    """Every error as one line on stderr and an exit code: zsbench's typed errors (UsageError: 2),
+    click's usage errors (2), anything unexpected (1, naming it a bug); --debug adds the traceback."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            click.echo(f"zsbench: error: {_usage_line(exc)}", err=True)
+            code = 2
+        except click.ClickException as exc:
+            click.echo(f"zsbench: error: {_one_line(exc.format_message())}", err=True)
+            code = exc.exit_code
+        except click.Abort:
+            click.echo("zsbench: aborted", err=True)
+            code = 130
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
     def invoke(self, ctx: click.Context) -> Any:
+        def debug() -> bool:  # set by the group's callback, which runs inside super().invoke
+            return bool(ctx.obj and ctx.obj.get("debug"))
+
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except ZsbenchError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+            if debug():
                 traceback.print_exc()
-            click.echo(f"zsbench: error{_rank_label()}: {exc}", err=True)
+            click.echo(f"zsbench: error{_rank_label()}: {_one_line(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("zsbench: interrupted; files already written are complete", err=True)
             ctx.exit(130)
+        except Exception as exc:  # a bug, not a user error: still one line, the traceback on request
+            if debug():
+                traceback.print_exc()
+            click.echo(f"zsbench: internal error{_rank_label()}: {exc.__class__.__name__}: {_one_line(str(exc))} "
+                       "(a bug in zsbench or a plugin; rerun with --debug for the traceback)", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=ZsbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,7 +122,7 @@ _register_commands()
 
 
 def main() -> None:
-    cli(prog_name="zsbench")
+    cli.main(prog_name="zsbench")
 
 
 if __name__ == "__main__":

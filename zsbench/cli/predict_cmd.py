@@ -15,9 +15,9 @@ def class_queries(classes: str | None, classes_file: str | None) -> list | None:
     queries = []
     if classes_file:
         queries += read_class_file(classes_file)
-    if classes:
+    if classes is not None:  # an empty --classes "" is a mistake, not "every class"
         queries += parse_class_list(classes)
-    return queries or None
+    return queries if classes_file or classes is not None else None
 
 
 @click.command("predict")

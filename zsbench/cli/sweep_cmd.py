@@ -199,6 +199,7 @@ def sweep_command(ctx: click.Context, config_file: str | None, out: str | None, 
     """Run every combination of methods, backbones, text encoders, class texts, class splits and
     seeds. Each run goes to OUT/runs/<key>-<hash>; a run is complete when its result.json exists."""
     from zsbench.cli.sweep_progress import sweep_display
+    from zsbench.locks import FolderLock
     from zsbench.sweep import build_plan, load_plan, run_sweep
     from zsbench.sweep.driver import plan_sweep
     from zsbench.sweep.executors import make_executor
@@ -206,29 +207,33 @@ def sweep_command(ctx: click.Context, config_file: str | None, out: str | None, 
     axes = {axis: flags.pop(axis) for axis in AXIS_OPTIONS}
     kv = {name: flags.pop(name) for name in KV_OPTIONS.values()}
     base = _base_overrides(flags, kv, ks, settings)
+    grid = None
     if resume_out:
         given = [config_file, out, random_count, n_unseen, split_seed, *base.values(),
                  *(v or None for v in axes.values())]
         if any(v is not None for v in given) or skip_existing:
             raise UsageError("--resume continues a sweep with its own plan; drop the grid and run options")
-        plan = load_plan(resume_out)
+        target = Path(resume_out)
     else:
         grid = _build_grid(config_file, axes, random_count, n_unseen, split_seed, base)
         target = Path(out or "sweep")
-        plan = build_plan(grid, target, write_splits=False) if dry_run else plan_sweep(grid, target, skip_existing)
-    if dry_run:
-        _print_plan(plan, as_json)
+    if dry_run:  # writes nothing, so it takes no lock
+        _print_plan(load_plan(target) if grid is None else build_plan(grid, target, write_splits=False), as_json)
         return
-    # make_executor checks --workers; under Ray it only sizes a local cluster
+    # make_executor checks --workers (before anything is written); under Ray it only sizes a local cluster
     ray_cpus = workers * cpus_per_run if executor == "ray" and workers else None
     runner = make_executor(executor, workers=1 if workers is None else workers, address=address,
                            cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, num_cpus=ray_cpus)
-    try:
-        with sweep_display(quiet=quiet) as report:
-            summary = run_sweep(plan, runner, callback=report)
-    except KeyboardInterrupt:
-        click.echo(f"zsbench: completed runs are kept; continue with: zsbench sweep --resume {plan.out}", err=True)
-        raise
+    # one sweep at a time in a folder: a second one would train the same runs or replace the plan
+    with FolderLock(target, "--resume" if grid is None else "--out"):
+        plan = load_plan(target) if grid is None else plan_sweep(grid, target, skip_existing)
+        try:
+            with sweep_display(quiet=quiet) as report:
+                summary = run_sweep(plan, runner, callback=report)
+        except KeyboardInterrupt:
+            click.echo(f"zsbench: completed runs are kept; continue with: zsbench sweep --resume {plan.out}",
+                       err=True)
+            raise
     _print_summary(plan, summary, as_json)
     if summary.failed:
         ctx.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,9 @@ from typing import Any
 import yaml
 
 from zsbench.errors import ClassSplitError, UnknownNameError, did_you_mean
+
+#: the keys a split file may hold (``ClassSplit.to_dict`` writes them)
+SPLIT_KEYS = ("name", "dataset", "seen", "unseen", "generator", "keep_no_finding")
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,27 @@ class ClassSplit:
         }
 
 
+def shipped_splits_dir() -> Path | None:
+    """The class splits that ship with zsbench: the package ``zsbench.split_files`` (the source
+    tree's ``splits/`` folder, mapped into the wheel by setup.py), else that folder itself in a
+    checkout that was never installed."""
+    spec = importlib.util.find_spec("zsbench.split_files")  # a data-only (namespace) package
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if Path(location).is_dir():
+            return Path(location)
+    source = Path(__file__).resolve().parents[2] / "splits"
+    return source if source.is_dir() else None
+
+
 def split_dirs() -> list[Path]:
-    """Where named splits are looked up: $ZSBENCH_SPLITS_DIR, ./splits, the project's splits/."""
+    """Where named splits are looked up: $ZSBENCH_SPLITS_DIR, ./splits, the splits zsbench ships."""
     dirs = []
     if os.environ.get("ZSBENCH_SPLITS_DIR"):
         dirs.append(Path(os.environ["ZSBENCH_SPLITS_DIR"]))
     dirs.append(Path.cwd() / "splits")
-    dirs.append(Path(__file__).resolve().parents[2] / "splits")
+    shipped = shipped_splits_dir()
+    if shipped is not None and shipped not in dirs:
+        dirs.append(shipped)
     return dirs
 
 
@@ -93,13 +111,25 @@ def load_class_split(spec: str) -> ClassSplit:
     if not path.is_file():
         raise ClassSplitError(f"class split file {spec} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ClassSplitError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    except OSError as exc:
+        raise ClassSplitError(f"cannot read class split {path}: {exc.strerror or exc.__class__.__name__}") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         at = f" line {line + 1}" if line is not None else ""
         raise ClassSplitError(f"{path}{at}: not valid YAML; fix the file") from None
     if not isinstance(raw, dict) or "seen" not in raw or "unseen" not in raw:
         raise ClassSplitError(f"{path}: needs 'seen:' and 'unseen:' lists of class names")
+    unknown = sorted(str(k) for k in raw if k not in SPLIT_KEYS)
+    if unknown:
+        hint = did_you_mean(unknown[0], SPLIT_KEYS)
+        raise ClassSplitError(f"{path}: unknown key {unknown[0]!r}; {hint} (a split has {', '.join(SPLIT_KEYS)})")
+    if raw.get("name") is not None and not isinstance(raw["name"], str):
+        raise ClassSplitError(f"{path}: 'name:' must be text")
+    if raw.get("generator") is not None and not isinstance(raw["generator"], dict):
+        raise ClassSplitError(f"{path}: 'generator:' must be a mapping (e.g. kind: manual)")
     for key in ("seen", "unseen"):
         if not isinstance(raw[key], list) or not all(isinstance(x, str) for x in raw[key]):
             raise ClassSplitError(f"{path}: '{key}:' must be a list of class names")

@@ -65,9 +65,17 @@ class CsvDataset(FileImageSource):
             return self._table
         try:
             df = pd.read_csv(self.metadata_path, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{self.metadata_path} is empty; it needs a header row and one row per image") from None
         except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise DataError(f"cannot read {self.metadata_path}: {exc.__class__.__name__}") from None
+        if df.empty:
+            raise DataError(f"{self.metadata_path} lists no images; add one row per image below the header")
         ids = self._column(df, self.image_column, "image").to_numpy()
+        blank = [n for n, v in enumerate(ids) if not str(v).strip() or str(v).strip().lower() in ("nan", "none")]
+        if blank:
+            raise DataError(f"{self.metadata_path}: {len(blank)} row(s) have no image path in column "
+                            f"{self.image_column!r} (first: data row {blank[0] + 1}); fill them in or drop those rows")
         if self.label_columns:
             for c in self.label_columns:
                 self._column(df, c, "label")

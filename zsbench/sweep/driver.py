@@ -7,18 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zsbench.locks import clear_stale_lock
+from zsbench.results import clear_error, write_error
 from zsbench.sweep.events import SweepCallback, SweepEvent
 from zsbench.sweep.executors import Executor, SequentialExecutor
 from zsbench.sweep.grid import SweepGrid
 from zsbench.sweep.plan import SweepPlan, build_plan, write_plan
 from zsbench.sweep.state import (
-    clear_error,
     read_result_or_empty,
     refuse_completed,
     refuse_stale_worlds,
     run_state,
     summary_metrics,
-    write_error,
 )
 from zsbench.sweep.task import RunTask
 
@@ -87,6 +87,7 @@ def run_sweep(plan: SweepPlan, executor: Executor | None = None,
             completed[path] = read_result_or_empty(path)
             reports[run.key] = RunReport(run.key, path, "skipped", metrics=summary_metrics(completed[path]))
         else:
+            clear_stale_lock(path)  # left by a killed run of this sweep: the sweep's own lock is held
             tasks.append(RunTask(run.key, str(path), run.config.to_dict(), resume=state == "partial"))
     refuse_stale_worlds(completed)  # before anything runs or is reported
     emit(SweepEvent("sweep", total=len(plan.runs), done=len(reports)))

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
-from zsbench.errors import UsageError
+from zsbench.errors import UsageError, one_line
 from zsbench.sweep.events import SweepCallback, SweepEvent, ThrottledForwarder
-from zsbench.sweep.task import RunTask, TaskOutcome, execute, one_line
+from zsbench.sweep.task import RunTask, TaskOutcome, execute
 
 POLL_S = 0.2
 

@@ -96,7 +96,9 @@ class SweepGrid:
     @classmethod
     def from_yaml(cls, path: str | Path) -> SweepGrid:
         try:
-            raw = yaml.safe_load(Path(path).read_text())
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise UsageError(f"sweep config {path} is not UTF-8 text; save it as UTF-8") from None
         except (OSError, yaml.YAMLError) as exc:
             raise UsageError(f"cannot read sweep config {path}: {exc.__class__.__name__}") from None
         return cls.from_dict(raw or {}, where=f"sweep config {path}")

@@ -22,6 +22,9 @@ PLAN_FORMAT = 1
 RUNS_FOLDER = "runs"
 SPLITS_FOLDER = "splits"
 HASH_CHARS = 8
+#: the RunConfig fields that decide what runner.preflight checks (dataset metadata, split, k)
+PREFLIGHT_FIELDS = ("dataset", "split", "n_images", "image_size", "data_seed", "root", "metadata",
+                    "split_lists", "cache", "dataset_options", "ks")
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def build_plan(grid: SweepGrid, out: Path, write_splits: bool = True) -> SweepPl
     """Expand the grid into runs under ``out``; random splits are drawn and (unless
     ``write_splits`` is False, as for a dry run) written to ``out/splits``. Every name is
     checked against the registries here, before anything runs."""
-    from zsbench.runner import validate_names
+    from zsbench.runner import preflight, validate_names
 
     out = Path(out).resolve()
     base = grid.base_config()
@@ -108,8 +111,13 @@ def build_plan(grid: SweepGrid, out: Path, write_splits: bool = True) -> SweepPl
         resolved = resolve_splits(grid.splits or [base.split], base.dataset)
     by_spec = dict(resolved)
     runs: list[PlannedRun] = []
+    checked: set[str] = set()
     for config in expand(grid, [spec for spec, _ in resolved], str(out / RUNS_FOLDER)):
         validate_names(config)
+        metadata = {k: getattr(config, k) for k in PREFLIGHT_FIELDS}
+        if (marker := json.dumps(metadata, sort_keys=True, default=str)) not in checked:
+            preflight(config)  # bad dataset settings or k fail here, before any run, not in every run
+            checked.add(marker)
         split = by_spec[config.split]
         key = run_key(config, split)
         runs.append(PlannedRun(key, f"{RUNS_FOLDER}/{key}-{run_hash(config, split)}", config))

@@ -11,9 +11,9 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from zsbench.errors import UsageError
+from zsbench.errors import UsageError, one_line
 from zsbench.sweep.events import SweepCallback, ThrottledForwarder
-from zsbench.sweep.task import RunTask, TaskOutcome, execute, one_line
+from zsbench.sweep.task import RunTask, TaskOutcome, execute
 
 POLL_S = 0.2
 

@@ -10,12 +10,10 @@ from typing import Any, Literal
 from zsbench.data.synthetic.world import GENERATOR, WORLD_VERSION
 from zsbench.errors import UsageError
 from zsbench.metrics import SUH
-from zsbench.results import atomic_write_bytes
 
 RunState = Literal["complete", "partial", "fresh"]
 RESULT_FILE = "result.json"
 RESUME_FILE = "last.pt"
-ERROR_FILE = "error.txt"
 SUMMARY_METRICS = SUH
 
 
@@ -79,15 +77,3 @@ def refuse_stale_worlds(completed: dict[Path, dict[str, Any]]) -> None:
 def summary_metrics(result: dict[str, Any]) -> dict[str, float | None]:
     metrics = result.get("metrics") or {}
     return {name: metrics.get(name) for name in SUMMARY_METRICS}
-
-
-def write_error(run_dir: Path, message: str, details: str) -> Path:
-    """``error.txt``: the one-line error, then the traceback."""
-    path = run_dir / ERROR_FILE
-    atomic_write_bytes(path, f"{message}\n\n{details}".encode())
-    return path
-
-
-def clear_error(run_dir: Path) -> None:
-    """A run that completed after an earlier failed attempt keeps no stale error.txt."""
-    (run_dir / ERROR_FILE).unlink(missing_ok=True)

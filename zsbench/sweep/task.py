@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from zsbench.engine.trainer import ProgressFn
-from zsbench.errors import ZsbenchError
+from zsbench.errors import one_line
 from zsbench.sweep.events import SweepEvent
 from zsbench.sweep.state import summary_metrics
 
@@ -36,11 +36,6 @@ class TaskOutcome:
     details: str = ""  # the traceback
     resumed_from_epoch: int | None = None
     metrics: dict[str, float | None] = field(default_factory=dict)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc) if isinstance(exc, ZsbenchError) else f"{exc.__class__.__name__}: {exc}"
-    return text.strip().splitlines()[0] if text.strip() else exc.__class__.__name__
 
 
 def execute(task: RunTask, send: Callable[[SweepEvent], None], progress: ProgressFn | None = None) -> TaskOutcome:

@@ -19,6 +19,9 @@ PART_FRACTIONS = (0.7, 0.1, 0.2)
 #: older world are never reused. 2: a one-sided finding's lesions share one side, and a
 #: pneumothorax hyperinflates its lung.
 WORLD_VERSION = 2
+#: Its label table is built in memory when first asked for (about 70 us and 6 kB an image), so the
+#: size is capped where that stays under half a minute and a few GB.
+MIN_IMAGES, MAX_IMAGES = 50, 300_000
 GENERATOR = "zsbench.data.synthetic"  # describe()["generator"]: which results carry a world_version
 
 
@@ -40,8 +43,9 @@ class SyntheticWorld(DatasetSource):
     name = "synthetic"
 
     def __init__(self, n_images: int = 6000, image_size: int = 128, seed: int = 0, stats: str = "flat") -> None:
-        if n_images < 50:
-            raise UsageError(f"synthetic world needs at least 50 images (got n_images={n_images})")
+        if not MIN_IMAGES <= n_images <= MAX_IMAGES:
+            raise UsageError(f"the synthetic world has {MIN_IMAGES:,} to {MAX_IMAGES:,} images (got --n-images "
+                             f"{n_images:,}); NIH ChestX-ray14 has 112,120")
         if not 32 <= image_size <= 1024:
             raise UsageError(f"synthetic image size must be 32..1024 (got {image_size})")
         if stats not in ("flat", "nih"):
