@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from tests.run_fixtures import CLASSES, make_run
 from tests.test_report import CHROMIUM, CHROMIUM_FLAGS
@@ -71,8 +71,18 @@ def _sklearn_suh(run_dir):
             values.append(roc_auc_score(labels[known, c], scores[known, c]))
         return statistics.mean(values)
 
+    def mean_ap(names):
+        values = []
+        for name in names:
+            c = CLASSES.index(name)
+            known = ~np.isnan(labels[:, c])
+            values.append(average_precision_score(labels[known, c], scores[known, c]))
+        return statistics.mean(values)
+
     s, u = mean_auc(result["classes"]["seen"]), mean_auc(result["classes"]["unseen"])
-    return {"auroc_seen": s, "auroc_unseen": u, "auroc_harmonic": 2 * s * u / (s + u)}, result
+    seen, unseen = result["classes"]["seen"], result["classes"]["unseen"]
+    return {"auroc_seen": s, "auroc_unseen": u, "auroc_harmonic": 2 * s * u / (s + u),
+            "map_seen": mean_ap(seen), "map_unseen": mean_ap(unseen), "map_all": mean_ap(seen + unseen)}, result
 
 
 @pytest.fixture
@@ -100,7 +110,7 @@ def test_groups_and_their_numbers_match_an_independent_computation(runs):
     assert [r.id for r in board.rows] == ["G1", "G2", "G3"]
     for row, names in ((paper, ["paper-s0", "paper-s1", "paper-s2"]), (rand, ["rand-0", "rand-1"])):
         independent = [_sklearn_suh(runs / ("paper" if row is paper else "random") / n) for n in names]
-        for metric in SUH:
+        for metric in (*SUH, "map_seen", "map_unseen", "map_all"):
             values = [suh[metric] for suh, _ in independent]
             assert row.stats[metric].mean == pytest.approx(statistics.mean(values), abs=1e-12)
             assert row.stats[metric].std == pytest.approx(statistics.stdev(values), abs=1e-12)
@@ -198,6 +208,7 @@ def test_build_writes_every_format_with_reported_numbers_only_in_their_section(r
     for r in measured:
         g = by_id[r["id"]]
         assert float(r["auroc_harmonic"]) == g["metrics"]["auroc_harmonic"]["mean"]
+        assert float(r["map_unseen"]) == g["metrics"]["map_unseen"]["mean"]
         assert float(r["auroc_unseen_ci_low"]) == g["ci95"]["auroc_unseen"][0]
         assert r["zero_shot"] == ("false" if r["method"] == "supervised" else "true")
     assert rows[3]["auroc_seen"] == "0.793" and rows[3]["source"].startswith("Hayat")
@@ -207,6 +218,7 @@ def test_build_writes_every_format_with_reported_numbers_only_in_their_section(r
     assert "Hayat" not in before and "0.793" not in before and "0.6555" not in before
     assert "Hayat" in after and "0.6555" in after and "their own image split" in after  # as written
     assert "supervised (not zero-shot)" in before and "## How these numbers were made" in before
+    assert "| mAP-S | mAP-U | mAP |" in before
     tex = (out / "leaderboard.tex").read_text()
     before, after = _after(tex, r"\paragraph{Reported (not measured by zsbench)}")
     assert r"\toprule" in before and r"\bottomrule" in before and "Hayat" not in before and "Hayat" in after

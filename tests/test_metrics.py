@@ -2,9 +2,9 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
-from zsbench.metrics import auroc, evaluate, harmonic_mean, top_k_counts
+from zsbench.metrics import auroc, average_precision, evaluate, harmonic_mean, top_k_counts
 
 
 def test_auroc_hand_computed_with_ties():
@@ -85,3 +85,48 @@ def test_evaluate_rejects_overlap_and_shape_mismatch():
 def test_harmonic_mean():
     assert harmonic_mean(0.8, 0.6) == pytest.approx(2 * 0.48 / 1.4)
     assert math.isnan(harmonic_mean(float("nan"), 0.5))
+
+
+def test_average_precision_hand_computed_with_ties():
+    # scores 0.9 (pos), 0.5 (pos, neg tied), 0.1 (neg): thresholds 0.9 -> P 1, R 1/2; 0.5 -> P 2/3, R 1
+    scores = np.array([0.9, 0.5, 0.5, 0.1])
+    labels = np.array([1.0, 1.0, 0.0, 0.0])
+    assert average_precision(scores, labels) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    assert math.isnan(average_precision(scores, np.zeros(4)))  # no positive: undefined
+    assert average_precision(scores, np.ones(4)) == 1.0  # no negative: perfect
+
+
+def test_average_precision_matches_sklearn_on_random_cases_with_ties_and_nan_labels():
+    rng = np.random.default_rng(7)
+    worst, checked = 0.0, 0
+    for _ in range(400):
+        n = int(rng.integers(2, 80))
+        scores = np.round(rng.random(n) * int(rng.integers(1, 8))) / 8  # few distinct values: many ties
+        labels = (rng.random(n) < rng.random()).astype(float)
+        labels[rng.random(n) < 0.25] = np.nan
+        known = ~np.isnan(labels)
+        if not (labels[known] > 0).any():
+            assert math.isnan(average_precision(scores, labels))
+            continue
+        expected = average_precision_score(labels[known] > 0, scores[known])
+        worst = max(worst, abs(average_precision(scores, labels) - expected))
+        checked += 1
+    assert checked > 300 and worst <= 1e-9
+
+
+def test_evaluate_map_means_over_seen_unseen_and_all():
+    rng = np.random.default_rng(3)
+    scores = rng.random((60, 5))
+    labels = (rng.random((60, 5)) < 0.3).astype(float)
+    labels[::7, 1] = np.nan
+    labels[:, 4] = 0.0  # no positive: AP is NaN and left out of the means
+    out = evaluate(scores, labels, seen=[0, 1, 4], unseen=[2], ks=(1,))
+    ap = []
+    for c in range(5):
+        known = ~np.isnan(labels[:, c])
+        ap.append(average_precision_score(labels[known, c], scores[known, c]) if c != 4 and c != 3 else math.nan)
+    assert out["ap_per_class"][:3] == pytest.approx(ap[:3], abs=1e-12)
+    assert math.isnan(out["ap_per_class"][3]) and math.isnan(out["ap_per_class"][4])  # 3: in neither list
+    assert out["map_seen"] == pytest.approx((ap[0] + ap[1]) / 2, abs=1e-12)
+    assert out["map_unseen"] == pytest.approx(ap[2], abs=1e-12)
+    assert out["map_all"] == pytest.approx((ap[0] + ap[1] + ap[2]) / 3, abs=1e-12)

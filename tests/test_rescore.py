@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from tests.run_fixtures import CLASSES, make_run
 from zsbench.cli.main import cli
@@ -103,3 +103,21 @@ def test_scores_that_do_not_match_the_class_lists_are_refused(tmp_path):
         rescore_runs([run])
     with pytest.raises(UsageError, match="positive integer"):
         rescore_runs([make_run(tmp_path, "r2", n=40)], ks=[0])
+
+
+def test_rescore_adds_map_to_a_run_scored_before_metrics_version_2(tmp_path):
+    run = make_run(tmp_path, "old", n=150)
+    result = json.loads((run / "result.json").read_text())
+    old = {k: v for k, v in result["metrics"].items() if not k.startswith(("map_", "ap_"))}
+    (run / "result.json").write_text(json.dumps({**result, "metrics": old, "metrics_version": 1}))
+    assert invoke(["rescore", str(run)]).exit_code == 0
+    new = json.loads((run / "result.json").read_text())
+    assert new["metrics_version"] == METRICS_VERSION == 2
+    assert new["metrics_history"][-1]["metrics_version"] == 1 and "map_all" not in new["metrics_history"][-1]["metrics"]
+    with np.load(run / "scores.npz") as npz:
+        scores, labels = npz["scores"], npz["labels"]
+    c = CLASSES.index(new["classes"]["unseen"][0])
+    known = ~np.isnan(labels[:, c])
+    expected = average_precision_score(labels[known, c], scores[known, c])
+    assert new["metrics"]["ap_per_class"][c] == pytest.approx(expected)
+    assert {"map_seen", "map_unseen", "map_all"} <= set(new["metrics"])

@@ -12,9 +12,12 @@ import numpy as np
 
 #: bumped whenever a metric's definition changes; result.json records it, `zsbench rescore` moves
 #: metrics of an older version into the result's history
-METRICS_VERSION = 1
+#: 2: per-class average precision and mAP over seen, unseen and all classes
+METRICS_VERSION = 2
 #: The summary AUROC keys of :func:`evaluate`: seen, unseen and harmonic (S, U, H).
 SUH = ("auroc_seen", "auroc_unseen", "auroc_harmonic")
+#: The mean average precision keys of :func:`evaluate`: over seen, unseen and all scored classes.
+MAP_KEYS = ("map_seen", "map_unseen", "map_all")
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
@@ -43,6 +46,24 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
         return float("nan")
     ranks = _average_ranks(s)
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Average precision for one class, NaN labels ignored: the sum over score thresholds of
+    (recall gained) x (precision there), a threshold per distinct score, so tied images enter
+    together (scikit-learn's ``average_precision_score``). NaN when the class has no positive."""
+    known = ~np.isnan(labels)
+    y, s = labels[known] > 0, scores[known].astype(np.float64)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # where each threshold's images end
+    tp = np.cumsum(y)[last_of_tie]
+    precision = tp / (last_of_tie + 1)
+    recall = tp / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
 def _nanmean(values: Sequence[float]) -> float:
@@ -81,11 +102,12 @@ def evaluate(
     unseen: Sequence[int],
     ks: Sequence[int] = (2, 3),
 ) -> dict[str, object]:
-    """S / U / H AUROC, per-class AUROC, and overall p/r/f1@k over all (seen + unseen) classes.
+    """S / U / H AUROC, per-class AUROC and average precision, mAP over seen, unseen and all
+    classes, and overall p/r/f1@k over all (seen + unseen) classes.
 
     ``scores`` and ``labels`` are n x C; ``seen`` and ``unseen`` are column indices. Per-class AUROC
-    has length C with NaN where a class has no positive or no negative (or is in neither list);
-    NaN classes are left out of the means.
+    and AP have length C with NaN where a class has no positive (AUROC: or no negative), or is in
+    neither list; NaN classes are left out of the means.
     """
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
@@ -100,6 +122,10 @@ def evaluate(
         auroc(scores[:, c], labels[:, c]) if c in seen or c in unseen else float("nan")
         for c in range(scores.shape[1])
     ]
+    ap = [
+        average_precision(scores[:, c], labels[:, c]) if c in seen or c in unseen else float("nan")
+        for c in range(scores.shape[1])
+    ]
     s = _nanmean([per_class[c] for c in seen])
     u = _nanmean([per_class[c] for c in unseen])
     result: dict[str, object] = {
@@ -107,6 +133,10 @@ def evaluate(
         "auroc_unseen": u,
         "auroc_harmonic": harmonic_mean(s, u),
         "auroc_per_class": per_class,
+        "map_seen": _nanmean([ap[c] for c in seen]),
+        "map_unseen": _nanmean([ap[c] for c in unseen]),
+        "map_all": _nanmean([ap[c] for c in seen + unseen]),
+        "ap_per_class": ap,
     }
     columns = sorted(seen + unseen)
     for k in ks:

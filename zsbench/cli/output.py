@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from zsbench.engine.trainer import ProgressFn
+from zsbench.metrics import MAP_KEYS
 
 stderr = Console(stderr=True)
 stdout = Console()
@@ -77,6 +78,8 @@ def metrics_tables(result: dict[str, Any]) -> list[Table]:
     summary.add_row("AUROC S (seen)", fmt(metrics["auroc_seen"]))
     summary.add_row("AUROC U (unseen)", fmt(metrics["auroc_unseen"]))
     summary.add_row("AUROC H (harmonic)", fmt(metrics["auroc_harmonic"]))
+    if "map_all" in metrics:  # runs scored before metrics version 2 have no mAP
+        summary.add_row("mAP seen / unseen / all", " / ".join(fmt(metrics[k]) for k in MAP_KEYS))
     for k in result["config"]["ks"]:
         summary.add_row(f"r@{k} / p@{k} / f1@{k}", " / ".join(fmt(metrics[f"{m}@{k}"]) for m in ("r", "p", "f1")))
     return [per_class, summary]

@@ -17,7 +17,7 @@ from zsbench.errors import UsageError
 from zsbench.leaderboard.bootstrap import BootstrapSettings, RunScores, group_intervals, suh_replicates
 from zsbench.leaderboard.collect import GroupKey, RunRecord
 from zsbench.leaderboard.reported import ReportedEntry
-from zsbench.metrics import SUH
+from zsbench.metrics import MAP_KEYS, SUH
 
 _K_KEY = re.compile(r"^f1@(\d+)$")
 
@@ -88,7 +88,7 @@ class Leaderboard:
 
     @property
     def metric_names(self) -> list[str]:
-        return [*SUH, *(f"{m}@{k}" for k in self.ks for m in ("f1", "p", "r"))]
+        return [*SUH, *MAP_KEYS, *(f"{m}@{k}" for k in self.ks for m in ("f1", "p", "r"))]
 
     def notes(self) -> list[str]:
         """How the numbers were made, in sentences every format repeats."""
@@ -105,7 +105,8 @@ class Leaderboard:
             "Each row groups runs with the same dataset, protocol (class split, or random-uN for random "
             "splits with N unseen classes), method, backbone, text encoder and class text.",
             "Values are the mean ± sample standard deviation (ddof=1) over the group's runs of each run's "
-            "test metrics as recorded in its result.json (S, U, H = seen, unseen, harmonic AUROC).",
+            "test metrics as recorded in its result.json (S, U, H = seen, unseen, harmonic AUROC; mAP-S, "
+            "mAP-U, mAP = mean average precision over seen, unseen and all classes).",
             ci,
             "Rows marked 'not zero-shot' are upper bounds trained on every class, unseen ones included.",
         ]
@@ -162,7 +163,8 @@ def _group(key: GroupKey, runs: list[RunRecord], metric_names: list[str], classe
     for name in metric_names:
         lacking = [r.run_id for r in runs if name not in r.metrics]
         if lacking:
-            hint = f"; `zsbench rescore --k {name.split('@')[1]}` adds it" if "@" in name else ""
+            hint = (f"; `zsbench rescore --k {name.split('@')[1]}` adds it" if "@" in name
+                    else "; `zsbench rescore` adds it (metrics version 2)" if name in MAP_KEYS else "")
             warnings.append(f"{label}: {len(lacking)} run(s) lack {name} (e.g. {lacking[0]}){hint}")
             stats[name] = Stat(math.nan, math.nan, 0)
         else:

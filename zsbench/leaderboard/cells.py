@@ -12,11 +12,12 @@ KEY_COLUMNS = (("dataset", "dataset"), ("protocol", "protocol"), ("method", "met
                ("backbone", "backbone"), ("text_encoder", "text encoder"), ("class_text", "class text"))
 NOT_ZERO_SHOT = "not zero-shot"
 FLAG_NOTE = "not zero-shot: an upper bound trained on every class, unseen ones included"
-SHORT = {"auroc_seen": "S", "auroc_unseen": "U", "auroc_harmonic": "H"}
+SHORT = {"auroc_seen": "S", "auroc_unseen": "U", "auroc_harmonic": "H",
+         "map_seen": "mAP-S", "map_unseen": "mAP-U", "map_all": "mAP"}
 
 
 def label(metric: str) -> str:
-    """S, U, H for the AUROCs; the metric's own name otherwise (f1@3)."""
+    """S, U, H for the AUROCs, mAP-S, mAP-U, mAP for the mean APs; the metric's own name otherwise (f1@3)."""
     return SHORT.get(metric, metric)
 
 

@@ -31,7 +31,7 @@ from zsbench.errors import UsageError
 HEADING = "Reported (not measured by zsbench)"
 REQUIRED = ("source", "method", "dataset", "metrics")
 OPTIONAL = ("protocol", "backbone", "text_encoder", "note")
-METRIC_NAME = re.compile(r"^(auroc_seen|auroc_unseen|auroc_harmonic|(p|r|f1)@[1-9]\d*)$")
+METRIC_NAME = re.compile(r"^(auroc_seen|auroc_unseen|auroc_harmonic|map_seen|map_unseen|map_all|(p|r|f1)@[1-9]\d*)$")
 
 
 @dataclass
@@ -66,7 +66,7 @@ def _entry(raw: Any, where: str) -> ReportedEntry:
     for name, value in metrics.items():
         if not isinstance(name, str) or not METRIC_NAME.match(name):
             raise UsageError(f"{where}: unknown metric {name!r}; use auroc_seen, auroc_unseen, auroc_harmonic, "
-                             "p@k, r@k or f1@k")
+                             "map_seen, map_unseen, map_all, p@k, r@k or f1@k")
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
             raise UsageError(f"{where}: {name} must be a number in [0, 1] (write 0.79, not 79%), got {value!r}")
         values[name] = float(value)
