@@ -1,4 +1,5 @@
 import csv
+import io
 import json
 import re
 import statistics
@@ -226,7 +227,9 @@ def test_build_writes_every_format_with_reported_numbers_only_in_their_section(r
     page = (out / "index.html").read_text()
     before, after = _after(page, "<section class=reported")
     assert "Hayat" not in before and "0.793" not in before and f"<h2>{HEADING}</h2>" in after
-    assert page.count("<tr") == 1 + 3 + 1 + len(CLASSES) + 1 + 2
+    # measured, per-class and reported tables, and two pairwise matrices of the two synthetic-paper groups
+    assert page.count("<tr") == 1 + 3 + 1 + len(CLASSES) + 1 + 2 + 2 * (1 + 2)
+    assert 'id="pairwise-auroc_harmonic"' in page and 'id="pairwise-auroc_unseen"' in page
     assert "not zero-shot</span>" in before
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:|//|file:)", page, re.I)
     assert page.count('src="data:image/png;base64,') == 2
@@ -283,6 +286,33 @@ def _chromium(*args):
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium); "
                     ".ci/run installs it")
+def test_pairwise_section_pairs_groups_on_common_splits_and_seeds(runs, tmp_path):
+    out = tmp_path / "lb"
+    assert invoke(["leaderboard", "build", str(runs), "--out", str(out), "--bootstrap", "20",
+                   "--stats-replicates", "300"]).exit_code == 0
+    doc = json.loads((out / "leaderboard.json").read_text())
+    ids = {g["method"] + "/" + g["protocol"]: g["id"] for g in doc["groups"]}
+    (pair,) = doc["pairwise"]  # cxr-ml-gzsl (3 seeds) and supervised (seed 0) share (synthetic-paper, 0)
+    assert {pair["a_id"], pair["b_id"]} == {ids["cxr-ml-gzsl/synthetic-paper"], ids["supervised/synthetic-paper"]}
+    assert pair["n_pairs"] == 1 and pair["image_paired"]
+    by_id = {g["id"]: g for g in doc["groups"]}
+    a, b = by_id[pair["a_id"]], by_id[pair["b_id"]]
+    run_a = json.loads((runs / ("paper/paper-s0" if a["method"] != "supervised" else "upper") / "result.json")
+                       .read_text())
+    run_b = json.loads((runs / ("paper/paper-s0" if b["method"] != "supervised" else "upper") / "result.json")
+                       .read_text())
+    h = pair["differences"]["auroc_harmonic"]
+    assert h["mean"] == pytest.approx(run_a["metrics"]["auroc_harmonic"] - run_b["metrics"]["auroc_harmonic"])
+    assert h["levels"] == ["splits", "seeds", "test images"] and h["ci95"][0] <= h["mean"] <= h["ci95"][1]
+    hier = a["hierarchical"]["auroc_unseen"]
+    assert hier["n_runs"] == len(a["run_ids"]) and hier["ci95"][0] <= hier["mean"] <= hier["ci95"][1]
+    rows = list(csv.DictReader(io.StringIO((out / "pairwise.csv").read_text())))
+    assert {r["metric"] for r in rows} >= {"auroc_seen", "auroc_unseen", "auroc_harmonic", "map_all", "f1@3"}
+    md = (out / "leaderboard.md").read_text()
+    assert "## Paired differences" in md and "## Uncertainty by source" in md
+    assert doc["stats"]["replicates"] == 300 and "sign-flip" in doc["stats"]["p_value"]
+
+
 def test_leaderboard_page_renders_and_sorts_in_headless_chromium(runs, tmp_path):
     out = tmp_path / "lb"
     assert invoke(["leaderboard", "build", str(runs), "--out", str(out), "--bootstrap", "20"]).exit_code == 0
@@ -303,3 +333,11 @@ def test_leaderboard_page_renders_and_sorts_in_headless_chromium(runs, tmp_path)
     header = (np.abs(rgb - [0xF6, 0xF8, 0xFA]).max(axis=2) <= 2).mean()  # table header cells
     bars = (np.abs(rgb - [0x82, 0x50, 0xDF]).max(axis=2) <= 8).mean()  # the U bars of the plot
     assert header > 0.001 and bars > 0.001
+    # the pairwise matrices, lower on the page, are drawn with their colours
+    shot = tmp_path / "pairwise.png"
+    proc = _chromium("--window-size=1280,5000", f"--screenshot={shot}", (out / "index.html").as_uri())
+    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+    rgb = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    coloured = sum((np.abs(rgb - c).max(axis=2) <= 2).sum() for c in ([0xB7, 0xE4, 0xC7], [0xF5, 0xC2, 0xC0],
+                                                                      [0xEE, 0xEE, 0xEE]))
+    assert coloured > 500  # pixels of pairwise cells (green, red or grey)

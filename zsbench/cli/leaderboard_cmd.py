@@ -20,8 +20,13 @@ def leaderboard_group() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap resampling.")
 @click.option("--reported", type=click.Path(dir_okay=False),
               help="YAML of numbers reported by papers, shown only in their own section.")
+@click.option("--stats-replicates", type=click.IntRange(min=0), default=2000, show_default=True,
+              help="Hierarchical bootstrap replicates (splits, seeds, test images) for the group CIs and the "
+              "paired differences (0: neither).")
+@click.option("--image-replicates", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Test-image resamples per test set that the hierarchical bootstrap draws from.")
 def build_command(runs: tuple[str, ...], out: str, title: str, replicates: int, seed: int,
-                  reported: str | None) -> None:
+                  reported: str | None, stats_replicates: int, image_replicates: int) -> None:
     """Group RUNS (run folders, or folders searched for result.json) and write the leaderboard:
     leaderboard.md/.csv/.tex/.json, index.html and plots/*.png."""
     from rich.table import Table
@@ -30,9 +35,12 @@ def build_command(runs: tuple[str, ...], out: str, title: str, replicates: int, 
     from zsbench.leaderboard.bootstrap import BootstrapSettings
     from zsbench.leaderboard.build import build
     from zsbench.leaderboard.cells import ci_text, key_values, mean_std
+    from zsbench.leaderboard.stats import StatsSettings
 
+    stats = (StatsSettings(replicates=stats_replicates, image_replicates=image_replicates, seed=seed)
+             if stats_replicates else None)
     outcome = build(runs, out, BootstrapSettings(replicates=replicates, seed=seed), title=title,
-                    reported=reported)
+                    reported=reported, stats=stats)
     board = outcome.board
     table = Table(title=board.title)
     for name in ("id", "protocol", "method", "backbone", "text encoder", "runs", "H", "H 95% CI"):

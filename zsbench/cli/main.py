@@ -96,6 +96,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def _register_commands() -> None:
     # one module per command group keeps each small
     from zsbench.cli.calibrate_cmd import calibrate_command
+    from zsbench.cli.compare_cmd import compare_command
     from zsbench.cli.data_cmd import data_group, prepare_command, splits_group
     from zsbench.cli.leaderboard_cmd import leaderboard_group
     from zsbench.cli.list_cmd import list_command
@@ -116,6 +117,7 @@ def _register_commands() -> None:
     cli.add_command(splits_group)
     cli.add_command(prepare_command)
     cli.add_command(sweep_command)
+    cli.add_command(compare_command)
 
 
 _register_commands()

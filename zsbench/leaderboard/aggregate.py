@@ -16,7 +16,9 @@ from zsbench import __version__
 from zsbench.errors import UsageError
 from zsbench.leaderboard.bootstrap import BootstrapSettings, RunScores, group_intervals, suh_replicates
 from zsbench.leaderboard.collect import GroupKey, RunRecord
+from zsbench.leaderboard.compare import Comparison, group_estimates, group_records, pairwise
 from zsbench.leaderboard.reported import ReportedEntry
+from zsbench.leaderboard.stats import Estimate, ImagePools, StatsSettings
 from zsbench.metrics import MAP_KEYS, SUH
 
 _K_KEY = re.compile(r"^f1@(\d+)$")
@@ -61,6 +63,8 @@ class GroupRow:
     stats: dict[str, Stat]
     ci: dict[str, list[float]]
     per_class: list[ClassStat]
+    #: hierarchical estimates (splits, seeds, test images): mean, CI, spread by source
+    hierarchical: dict[str, Estimate] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +73,7 @@ class GroupRow:
             "splits": self.splits, "seeds": self.seeds, "run_ids": self.run_ids,
             "metrics": {name: stat.to_dict() for name, stat in self.stats.items()},
             "ci95": self.ci,
+            "hierarchical": {name: e.to_dict() for name, e in self.hierarchical.items()},
             "per_class_auroc": {c.name: {"seen": c.seen.to_dict(), "unseen": c.unseen.to_dict()}
                                 for c in self.per_class},
         }
@@ -83,8 +88,18 @@ class Leaderboard:
     bootstrap: BootstrapSettings
     reported: list[ReportedEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stats: StatsSettings | None = None  # None: no hierarchical CIs or paired comparisons
+    pairwise: list[Comparison] = field(default_factory=list)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     zsbench_version: str = __version__
+
+    @property
+    def stat_metrics(self) -> list[str]:
+        """The metrics given hierarchical CIs and paired differences."""
+        return [*SUH, *MAP_KEYS, *(f"f1@{k}" for k in self.ks)]
+
+    def row_of(self, key: GroupKey) -> GroupRow:
+        return next(r for r in self.rows if r.key == key)
 
     @property
     def metric_names(self) -> list[str]:
@@ -109,6 +124,16 @@ class Leaderboard:
             "mAP-U, mAP = mean average precision over seen, unseen and all classes).",
             ci,
             "Rows marked 'not zero-shot' are upper bounds trained on every class, unseen ones included.",
+            *([] if self.stats is None else [
+                f"Hierarchical {self.stats.level:.0%} CIs: percentile bootstrap ({self.stats.replicates} replicates, "
+                f"seed {self.stats.seed}) that draws class splits, then seeds within them, then (S/U/H) test "
+                f"images ({self.stats.image_replicates} resamples per test set); the spread is split into "
+                "between-split, within-split seed and test-image standard deviations.",
+                "Paired differences compare two groups run by run on their common (class split, seed) pairs "
+                "(a - b), with the same hierarchical bootstrap on the differences (both runs of a pair share "
+                "each test-image resample) and a two-sided sign-flip permutation p-value over splits, "
+                "Holm-adjusted over all pairs of the board.",
+            ]),
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,6 +144,9 @@ class Leaderboard:
             "groups": [row.to_dict() for row in self.rows],
             "run_ids": [r for row in self.rows for r in row.run_ids],
             "reported_not_measured": [e.to_dict() for e in self.reported],
+            "stats": None if self.stats is None else self.stats.describe(),
+            "pairwise": [{"a_id": self.row_of(c.a).id, "b_id": self.row_of(c.b).id, **c.to_dict()}
+                         for c in self.pairwise],
         }
 
 
@@ -190,9 +218,10 @@ def _order(row: GroupRow) -> tuple[str, str, bool, float, GroupKey]:
 
 
 def build_leaderboard(runs: Sequence[RunRecord], settings: BootstrapSettings, title: str = "zsbench leaderboard",
-                      reported: Sequence[ReportedEntry] = ()) -> Leaderboard:
+                      reported: Sequence[ReportedEntry] = (), stats: StatsSettings | None = None) -> Leaderboard:
     """One row per group of runs, ordered by dataset and protocol, zero-shot methods before upper
-    bounds, then harmonic AUROC (best first)."""
+    bounds, then harmonic AUROC (best first). With ``stats``, each row also gets hierarchical
+    estimates and the board its paired comparisons."""
     if not runs:
         raise UsageError("no runs to put on a leaderboard")
     ks = _k_values(runs)
@@ -206,4 +235,12 @@ def build_leaderboard(runs: Sequence[RunRecord], settings: BootstrapSettings, ti
     for i, row in enumerate(board.rows, start=1):
         row.id = f"G{i}"
     board.warnings = list(dict.fromkeys(board.warnings))
+    if stats is not None:
+        board.stats = stats
+        groups = group_records(runs)
+        ordered_groups = {row.key: groups[row.key] for row in board.rows}
+        pools = ImagePools(stats)
+        for i, row in enumerate(board.rows):
+            row.hierarchical = group_estimates(ordered_groups[row.key], board.stat_metrics, stats, pools, index=i)
+        board.pairwise = pairwise(ordered_groups, board.stat_metrics, stats, pools)
     return board

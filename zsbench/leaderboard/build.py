@@ -13,11 +13,13 @@ from zsbench.leaderboard.bootstrap import BootstrapSettings
 from zsbench.leaderboard.collect import collect_runs
 from zsbench.leaderboard.plots import per_class_png, suh_png
 from zsbench.leaderboard.render_html import render_html
+from zsbench.leaderboard.render_stats import render_pairwise_csv
 from zsbench.leaderboard.render_text import render_csv, render_latex, render_markdown
 from zsbench.leaderboard.reported import load_reported
+from zsbench.leaderboard.stats import StatsSettings
 from zsbench.results import atomic_write_bytes, git_hash, to_json
 
-FILES = ("leaderboard.md", "leaderboard.csv", "leaderboard.tex", "leaderboard.json", "index.html",
+FILES = ("leaderboard.md", "leaderboard.csv", "leaderboard.tex", "leaderboard.json", "index.html", "pairwise.csv",
          "plots/suh.png", "plots/per_class_auroc.png")
 
 
@@ -30,10 +32,10 @@ class BuildOutcome:
 
 
 def make_leaderboard(runs: Sequence[str | Path], settings: BootstrapSettings, title: str = "zsbench leaderboard",
-                     reported: str | Path | None = None) -> Leaderboard:
+                     reported: str | Path | None = None, stats: StatsSettings | None = None) -> Leaderboard:
     """Read the runs (and the reported-numbers file, first: its errors are cheap) and aggregate."""
     entries = load_reported(reported) if reported is not None else []
-    return build_leaderboard(collect_runs(runs), settings, title=title, reported=entries)
+    return build_leaderboard(collect_runs(runs), settings, title=title, reported=entries, stats=stats)
 
 
 def render_files(board: Leaderboard) -> dict[str, bytes]:
@@ -46,6 +48,7 @@ def render_files(board: Leaderboard) -> dict[str, bytes]:
         "leaderboard.tex": render_latex(board).encode(),
         "leaderboard.json": to_json(doc).encode(),
         "index.html": render_html(board, suh, per_class).encode(),
+        "pairwise.csv": render_pairwise_csv(board).encode(),
         "plots/suh.png": suh,
         "plots/per_class_auroc.png": per_class,
     }
@@ -66,9 +69,10 @@ def write_leaderboard(board: Leaderboard, out: str | Path) -> list[Path]:
 
 
 def build(runs: Sequence[str | Path], out: str | Path, settings: BootstrapSettings,
-          title: str = "zsbench leaderboard", reported: str | Path | None = None) -> BuildOutcome:
+          title: str = "zsbench leaderboard", reported: str | Path | None = None,
+          stats: StatsSettings | None = None) -> BuildOutcome:
     """``zsbench leaderboard build``: everything from run folders to the written leaderboard folder."""
     t0 = time.perf_counter()
-    board = make_leaderboard(runs, settings, title=title, reported=reported)
+    board = make_leaderboard(runs, settings, title=title, reported=reported, stats=stats)
     files = write_leaderboard(board, out)
     return BuildOutcome(board, Path(out), files, time.perf_counter() - t0)

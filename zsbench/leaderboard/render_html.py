@@ -12,6 +12,7 @@ import math
 from zsbench.leaderboard.aggregate import Leaderboard
 from zsbench.leaderboard.cells import CI_METRICS, FLAG_NOTE, KEY_COLUMNS, NOT_ZERO_SHOT, ci_text, class_cell, label
 from zsbench.leaderboard.cells import mean_std as _mean_std
+from zsbench.leaderboard.render_stats import PAIRWISE_CSS, html_section
 from zsbench.leaderboard.reported import HEADING, OPTIONAL
 
 _CSS = """
@@ -126,7 +127,7 @@ def render_html(board: Leaderboard, suh_png: bytes, per_class_png: bytes) -> str
                 + "</ul>") if board.warnings else ""
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{_e(board.title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{_e(board.title)}</title><style>{_CSS}{PAIRWISE_CSS}</style></head><body>"
         f"<h1>{_e(board.title)}</h1>"
         f"<div class=meta>Measured by zsbench {_e(board.zsbench_version)} on {_e(board.created)} from {n_runs} "
         f"runs in {len(board.rows)} groups. Click a column header to sort.</div>"
@@ -134,6 +135,7 @@ def render_html(board: Leaderboard, suh_png: bytes, per_class_png: bytes) -> str
         f"{_img(suh_png, 'S, U and H AUROC per group with bootstrap CIs')}"
         "<h2>Per-class AUROC</h2><div class=meta>Mean over runs; S = seen, U = unseen in those runs.</div>"
         f"{_per_class(board)}{_img(per_class_png, 'per-class AUROC per group')}"
+        f"{html_section(board)}"
         f"<h2>How these numbers were made</h2><ul id=notes>{notes}</ul>{warnings}"
         f"{_reported(board)}<script>{_JS}</script></body></html>\n"
     )

@@ -21,6 +21,7 @@ from zsbench.leaderboard.cells import (
     label,
     mean_std,
 )
+from zsbench.leaderboard.render_stats import markdown_sections
 from zsbench.leaderboard.reported import HEADING, OPTIONAL, ReportedEntry
 
 MEASURED = "measured"
@@ -66,6 +67,7 @@ def render_markdown(board: Leaderboard) -> str:
     ]
     if not all(r.zero_shot for r in board.rows):
         parts.append(f"({FLAG_NOTE}.)")
+    parts += markdown_sections(board)
     parts += ["## Per-class AUROC (mean over runs; S = seen, U = unseen in those runs)",
               _md_table(["class", *(r.id for r in board.rows)], per_class),
               "## How these numbers were made", "\n".join(f"- {n}" for n in board.notes())]
