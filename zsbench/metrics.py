@@ -12,12 +12,14 @@ import numpy as np
 
 #: bumped whenever a metric's definition changes; result.json records it, `zsbench rescore` moves
 #: metrics of an older version into the result's history
-#: 2: per-class average precision and mAP over seen, unseen and all classes
+#: 2: per-class average precision and mAP over seen, unseen and all classes; auroc_unseen_covered
 METRICS_VERSION = 2
 #: The summary AUROC keys of :func:`evaluate`: seen, unseen and harmonic (S, U, H).
 SUH = ("auroc_seen", "auroc_unseen", "auroc_harmonic")
 #: The mean average precision keys of :func:`evaluate`: over seen, unseen and all scored classes.
 MAP_KEYS = ("map_seen", "map_unseen", "map_all")
+#: Mean unseen AUROC over the unseen classes whose attributes seen classes fully show (synthetic world).
+COVERED_KEY = "auroc_unseen_covered"
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
@@ -101,13 +103,16 @@ def evaluate(
     seen: Sequence[int],
     unseen: Sequence[int],
     ks: Sequence[int] = (2, 3),
+    covered: Sequence[int] | None = None,
 ) -> dict[str, object]:
     """S / U / H AUROC, per-class AUROC and average precision, mAP over seen, unseen and all
     classes, and overall p/r/f1@k over all (seen + unseen) classes.
 
     ``scores`` and ``labels`` are n x C; ``seen`` and ``unseen`` are column indices. Per-class AUROC
     and AP have length C with NaN where a class has no positive (AUROC: or no negative), or is in
-    neither list; NaN classes are left out of the means.
+    neither list; NaN classes are left out of the means. ``covered``: the unseen columns whose
+    attributes seen classes fully show (zsbench.data.coverage); their mean AUROC is
+    ``auroc_unseen_covered`` (left out when ``covered`` is None, NaN when it is empty).
     """
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
@@ -138,6 +143,10 @@ def evaluate(
         "map_all": _nanmean([ap[c] for c in seen + unseen]),
         "ap_per_class": ap,
     }
+    if covered is not None:
+        if not set(covered) <= set(unseen):
+            raise ValueError("covered columns must be unseen columns")
+        result["auroc_unseen_covered"] = _nanmean([per_class[c] for c in covered])
     columns = sorted(seen + unseen)
     for k in ks:
         tp, marked, pos = top_k_counts(scores[:, columns], labels[:, columns], k)

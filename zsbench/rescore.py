@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zsbench import __version__
+from zsbench.data.coverage import fully_covered
 from zsbench.errors import UsageError
 from zsbench.metrics import METRICS_VERSION, evaluate
 from zsbench.results import as_stored, write_json
@@ -63,14 +64,42 @@ def run_ks(result: dict[str, Any], extra: Sequence[int] = ()) -> list[int]:
     return sorted(ks | set(extra))
 
 
+def _synthetic_coverage(result: dict[str, Any]) -> dict[str, float] | None:
+    """A run of the current synthetic world recorded before coverage was: computed from the
+    world's attribute vectors (an older world's recipes differ, so those get none)."""
+    from zsbench.data.coverage import attribute_coverage
+    from zsbench.data.synthetic.world import GENERATOR, MIN_IMAGES, WORLD_VERSION, SyntheticWorld
+
+    dataset = result.get("dataset") or {}
+    if dataset.get("generator") != GENERATOR or dataset.get("world_version", 1) != WORLD_VERSION:
+        return None
+    classes = SyntheticWorld(n_images=MIN_IMAGES).classes()  # static: no image is drawn
+    return attribute_coverage(classes, result["classes"]["seen"], result["classes"]["unseen"])
+
+
+def recorded_coverage(result: dict[str, Any], run_dir: Path) -> dict[str, float] | None:
+    """``class_split.coverage`` as the run recorded it (None: not recorded, or not a synthetic world)."""
+    coverage = (result.get("class_split") or {}).get("coverage")
+    if coverage is None:
+        return _synthetic_coverage(result)
+    unseen = result["classes"]["unseen"]
+    if not isinstance(coverage, dict) or set(coverage) != set(unseen) or not all(
+            isinstance(v, int | float) or v is None for v in coverage.values()):
+        raise UsageError(f"{run_dir / 'result.json'}: class_split.coverage must map each unseen class to a share")
+    return {k: math.nan if v is None else float(v) for k, v in coverage.items()}
+
+
 def rescore_stored(run: StoredRun, ks: Sequence[int] = (), now: datetime | None = None) -> Rescored:
     """New metrics for a run read from disk, and its result.json content with the old ones moved
     to ``metrics_history``. Nothing is written."""
     result = run.result
     seen, unseen = run.columns()
     all_ks = run_ks(result, ks)
+    coverage = recorded_coverage(result, run.run_dir)
+    covered = fully_covered(coverage)
     try:
-        metrics = evaluate(run.scores, run.labels, seen, unseen, ks=all_ks)
+        metrics = evaluate(run.scores, run.labels, seen, unseen, ks=all_ks,
+                           covered=None if covered is None else [run.class_names.index(n) for n in covered])
     except ValueError as exc:
         raise UsageError(f"{run.run_dir}: cannot score it ({exc})") from None
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
@@ -81,6 +110,8 @@ def rescore_stored(run: StoredRun, ks: Sequence[int] = (), now: datetime | None 
         "metrics": result["metrics"],
     })
     new = {key: value for key, value in result.items() if key not in ("metrics", "metrics_history")}
+    if coverage is not None:
+        new["class_split"] = {**result["class_split"], "coverage": coverage}
     new.update(
         metrics_version=METRICS_VERSION,
         metrics=metrics,

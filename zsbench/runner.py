@@ -21,6 +21,7 @@ from zsbench import __version__
 from zsbench.checkpoint import checkpoint_meta
 from zsbench.data.base import ClassInfo, DatasetSource
 from zsbench.data.class_splits import ClassSplit, load_class_split
+from zsbench.data.coverage import attribute_coverage, fully_covered
 from zsbench.data.files import FileImageSource
 from zsbench.data.protocol import DataSplits, apply_protocol
 from zsbench.engine import distributed
@@ -412,7 +413,10 @@ def _run(config: Any, progress: ProgressFn | None, resume_dir: Path | None, run_
     t = time.perf_counter()
     test_scores = score_images(model, pixels["test"], all_embeddings, progress=progress, stage="test",
                                tta=config.tta)
-    metrics = evaluate(test_scores, splits.test.labels, seen, unseen, ks=config.ks)
+    coverage = attribute_coverage(classes, split.seen, split.unseen)  # None unless classes have attributes
+    covered = fully_covered(coverage)
+    metrics = evaluate(test_scores, splits.test.labels, seen, unseen, ks=config.ks,
+                       covered=None if covered is None else [class_names.index(n) for n in covered])
     timings["test_s"] = time.perf_counter() - t
     restore_backbone(model)  # the model takes pixels again
     timings["total_s"] = time.perf_counter() - t0
@@ -433,7 +437,7 @@ def _run(config: Any, progress: ProgressFn | None, resume_dir: Path | None, run_
                   "backbone_init_seed": config.data_seed if model.method.frozen_backbone else config.seed},
         "feature_cache": feature_cache.record(),
         "dataset": dataset.describe(),
-        "class_split": split.to_dict(),
+        "class_split": {**split.to_dict(), "coverage": coverage},
         "classes": {
             "all": class_names,
             "seen": [class_names[i] for i in seen],

@@ -143,16 +143,24 @@ def splits_group() -> None:
 @click.option("--count", type=int, required=True, help="How many splits.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default="splits", show_default=True, type=click.Path(file_okay=False))
-def make_splits_command(n_unseen: int, count: int, seed: int, out: str, **flags: Any) -> None:
+@click.option("--min-coverage", type=float,
+              help="Only splits where every unseen class has at least this share (0-1) of its visual attributes "
+              "shown by a seen class (datasets with class attributes: the synthetic world).")
+def make_splits_command(n_unseen: int, count: int, seed: int, out: str, min_coverage: float | None,
+                        **flags: Any) -> None:
     """Write COUNT random class splits as YAML files, every unseen class present in test."""
+    from zsbench.data.coverage import attribute_coverage
     from zsbench.data.random_splits import make_random_splits, write_split_file
 
     dataset = _dataset(flags)
     _note_split_source(dataset)
-    for split in make_random_splits(dataset.table(), dataset.name, n_unseen, count, seed):
+    classes = dataset.classes() if min_coverage is not None else None
+    for split in make_random_splits(dataset.table(), dataset.name, n_unseen, count, seed, classes, min_coverage):
         path = Path(out) / f"{split.name}.yaml"
         write_split_file(split, path)
-        click.echo(f"{path}: unseen {', '.join(split.unseen)}")
+        coverage = attribute_coverage(dataset.classes(), split.seen, split.unseen)
+        shares = f" (coverage {', '.join(f'{v:.2f}' for v in coverage.values())})" if coverage else ""
+        click.echo(f"{path}: unseen {', '.join(split.unseen)}{shares}")
 
 
 @click.command("prepare")

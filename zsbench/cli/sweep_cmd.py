@@ -68,7 +68,8 @@ def _axis_values(values: tuple[str, ...]) -> list[str]:
 
 
 def _build_grid(config_file: str | None, axes: dict[str, tuple[str, ...]], random_count: int | None,
-                n_unseen: int | None, split_seed: int | None, base: dict[str, Any]) -> Any:
+                n_unseen: int | None, split_seed: int | None, base: dict[str, Any],
+                min_coverage: float | None = None) -> Any:
     from zsbench.sweep import RandomSplits, SweepGrid
 
     grid = SweepGrid.from_yaml(config_file) if config_file else SweepGrid()
@@ -87,13 +88,13 @@ def _build_grid(config_file: str | None, axes: dict[str, tuple[str, ...]], rando
         grid = replace(grid, random=None)
     if random_count is not None:
         grid = replace(grid, splits=[], random=RandomSplits(random_count, 4 if n_unseen is None else n_unseen,
-                                                             0 if split_seed is None else split_seed))
-    elif n_unseen is not None or split_seed is not None:
+                                                             0 if split_seed is None else split_seed, min_coverage))
+    elif n_unseen is not None or split_seed is not None or min_coverage is not None:
         if grid.random is None:
-            raise UsageError("--n-unseen and --split-seed go with --random N (or random: in the sweep config)")
-        grid = replace(grid, random=RandomSplits(grid.random.count,
-                                                 grid.random.n_unseen if n_unseen is None else n_unseen,
-                                                 grid.random.seed if split_seed is None else split_seed))
+            raise UsageError("--n-unseen, --split-seed and --min-coverage go with --random N "
+                             "(or random: in the sweep config)")
+        given = {"n_unseen": n_unseen, "seed": split_seed, "min_coverage": min_coverage}
+        grid = replace(grid, random=replace(grid.random, **{k: v for k, v in given.items() if v is not None}))
     return replace(grid, base={**grid.base, **base})
 
 
@@ -178,6 +179,8 @@ def _print_summary(plan: Any, summary: Any, as_json: bool) -> None:
 @click.option("--random", "random_count", type=int, help="Class splits: N random ones drawn on the dataset.")
 @click.option("--n-unseen", type=int, help="With --random: unseen classes per split [default: 4].")
 @click.option("--split-seed", type=int, help="With --random: seed of the split draw [default: 0].")
+@click.option("--min-coverage", type=float, help="With --random: only splits where every unseen class has at "
+              "least this share of its attributes shown by a seen class (synthetic world).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--workers", type=int, help="local: parallel worker processes [default: 1, in this process]; "
               "ray: runs at a time on a local Ray instance [default: one per core].")
@@ -192,10 +195,10 @@ def _print_summary(plan: Any, summary: Any, as_json: bool) -> None:
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.pass_context
 def sweep_command(ctx: click.Context, config_file: str | None, out: str | None, random_count: int | None,
-                  n_unseen: int | None, split_seed: int | None, executor: str, workers: int | None,
-                  address: str | None, cpus_per_run: int, gpus_per_run: float | None, skip_existing: bool,
-                  resume_out: str | None, dry_run: bool, as_json: bool, quiet: bool, ks: tuple[int, ...],
-                  settings: tuple[str, ...], **flags: Any) -> None:
+                  n_unseen: int | None, split_seed: int | None, min_coverage: float | None, executor: str,
+                  workers: int | None, address: str | None, cpus_per_run: int, gpus_per_run: float | None,
+                  skip_existing: bool, resume_out: str | None, dry_run: bool, as_json: bool, quiet: bool,
+                  ks: tuple[int, ...], settings: tuple[str, ...], **flags: Any) -> None:
     """Run every combination of methods, backbones, text encoders, class texts, class splits and
     seeds. Each run goes to OUT/runs/<key>-<hash>; a run is complete when its result.json exists."""
     from zsbench.cli.sweep_progress import sweep_display
@@ -209,13 +212,13 @@ def sweep_command(ctx: click.Context, config_file: str | None, out: str | None, 
     base = _base_overrides(flags, kv, ks, settings)
     grid = None
     if resume_out:
-        given = [config_file, out, random_count, n_unseen, split_seed, *base.values(),
+        given = [config_file, out, random_count, n_unseen, split_seed, min_coverage, *base.values(),
                  *(v or None for v in axes.values())]
         if any(v is not None for v in given) or skip_existing:
             raise UsageError("--resume continues a sweep with its own plan; drop the grid and run options")
         target = Path(resume_out)
     else:
-        grid = _build_grid(config_file, axes, random_count, n_unseen, split_seed, base)
+        grid = _build_grid(config_file, axes, random_count, n_unseen, split_seed, base, min_coverage)
         target = Path(out or "sweep")
     if dry_run:  # writes nothing, so it takes no lock
         _print_plan(load_plan(target) if grid is None else build_plan(grid, target, write_splits=False), as_json)

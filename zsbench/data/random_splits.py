@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from zsbench import __version__
-from zsbench.data.base import ImageTable
+from zsbench.data.base import ClassInfo, ImageTable
 from zsbench.data.class_splits import ClassSplit
+from zsbench.data.coverage import attribute_coverage
 from zsbench.errors import UsageError
 from zsbench.results import atomic_write_bytes
 
 MAX_TRIES = 1000
 
 
+def coverage_tag(min_coverage: float | None) -> str:
+    """``-c75`` in the names of splits drawn with ``min_coverage`` 0.75 (nothing without one), so a
+    constrained split never shares a name, or a leaderboard protocol, with an unconstrained one."""
+    return "" if min_coverage is None else f"-c{round(100 * min_coverage)}"
+
+
 def make_random_splits(
-    table: ImageTable, dataset: str, n_unseen: int, count: int, seed: int
+    table: ImageTable, dataset: str, n_unseen: int, count: int, seed: int,
+    classes: Sequence[ClassInfo] | None = None, min_coverage: float | None = None,
 ) -> list[ClassSplit]:
     """``count`` splits with ``n_unseen`` unseen classes each; split ``i`` is drawn from
-    ``numpy.random.default_rng([seed, i])``, so any one split can be regenerated alone."""
+    ``numpy.random.default_rng([seed, i])``, so any one split can be regenerated alone.
+    ``min_coverage``: redraw until every unseen class has at least that share of its attributes
+    shown by a seen class (needs ``classes`` with attribute vectors: the synthetic world)."""
     names = table.class_names
     if not 1 <= n_unseen < len(names):
         raise UsageError(f"--n-unseen must be between 1 and {len(names) - 1} for dataset {dataset!r}")
@@ -30,19 +41,36 @@ def make_random_splits(
     in_test = {names[c] for c in range(len(names)) if (np.nan_to_num(test[:, c]) > 0).any()}
     if len(in_test) < n_unseen:
         raise UsageError(f"only {len(in_test)} classes of {dataset!r} have test positives; lower --n-unseen")
+    if min_coverage is not None:
+        if not 0 <= min_coverage <= 1:
+            raise UsageError(f"--min-coverage is a share of attributes, from 0 to 1 (got {min_coverage})")
+        if classes is None or attribute_coverage(classes, names[:1], names[1:]) is None:
+            raise UsageError(f"--min-coverage needs classes with known attributes; {dataset!r} has none "
+                             "(the synthetic world has them)")
+
+    def acceptable(unseen: list[str]) -> bool:
+        if not set(unseen) <= in_test:
+            return False
+        if min_coverage is None:
+            return True
+        coverage = attribute_coverage(classes, [n for n in names if n not in unseen], unseen)
+        return all(share >= min_coverage - 1e-12 for share in coverage.values())
+
     splits = []
     for index in range(count):
         rng = np.random.default_rng([seed, index])
         for _ in range(MAX_TRIES):
             unseen = sorted(rng.choice(names, size=n_unseen, replace=False).tolist())
-            if set(unseen) <= in_test:
+            if acceptable(unseen):
                 break
-        else:  # pragma: no cover - needs a dataset where almost no class reaches test
-            raise UsageError(f"could not draw {n_unseen} unseen classes that all appear in test")
+        else:
+            raise UsageError(f"no draw of {n_unseen} unseen classes in {MAX_TRIES} met the constraints"
+                             f"{f' (coverage at least {min_coverage})' if min_coverage is not None else ''}; "
+                             "lower --n-unseen or --min-coverage")
         seen = [n for n in names if n not in unseen]
         splits.append(
             ClassSplit(
-                name=f"{dataset}-random-u{n_unseen}-s{seed}-{index:03d}",
+                name=f"{dataset}-random-u{n_unseen}{coverage_tag(min_coverage)}-s{seed}-{index:03d}",
                 seen=tuple(seen),
                 unseen=tuple(unseen),
                 dataset=dataset,
@@ -55,6 +83,7 @@ def make_random_splits(
                     "rng": f"numpy.random.default_rng([{seed}, {index}])",
                     "n_unseen": n_unseen,
                     "constraint": "every unseen class has a positive in the test part",
+                    **({"min_coverage": min_coverage} if min_coverage is not None else {}),
                 },
             )
         )

@@ -19,7 +19,7 @@ from zsbench.leaderboard.collect import GroupKey, RunRecord
 from zsbench.leaderboard.compare import Comparison, group_estimates, group_records, pairwise
 from zsbench.leaderboard.reported import ReportedEntry
 from zsbench.leaderboard.stats import Estimate, ImagePools, StatsSettings
-from zsbench.metrics import MAP_KEYS, SUH
+from zsbench.metrics import COVERED_KEY, MAP_KEYS, SUH
 
 _K_KEY = re.compile(r"^f1@(\d+)$")
 
@@ -50,6 +50,7 @@ class ClassStat:
     name: str
     seen: Stat
     unseen: Stat
+    coverage: Stat = field(default_factory=lambda: Stat(math.nan, math.nan, 0))  # where unseen (synthetic)
 
 
 @dataclass
@@ -74,7 +75,8 @@ class GroupRow:
             "metrics": {name: stat.to_dict() for name, stat in self.stats.items()},
             "ci95": self.ci,
             "hierarchical": {name: e.to_dict() for name, e in self.hierarchical.items()},
-            "per_class_auroc": {c.name: {"seen": c.seen.to_dict(), "unseen": c.unseen.to_dict()}
+            "per_class_auroc": {c.name: {"seen": c.seen.to_dict(), "unseen": c.unseen.to_dict(),
+                                         "unseen_coverage": c.coverage.to_dict()}
                                 for c in self.per_class},
         }
 
@@ -88,6 +90,7 @@ class Leaderboard:
     bootstrap: BootstrapSettings
     reported: list[ReportedEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    covered: bool = False  # some run records auroc_unseen_covered (a world with class attributes)
     stats: StatsSettings | None = None  # None: no hierarchical CIs or paired comparisons
     pairwise: list[Comparison] = field(default_factory=list)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -96,14 +99,15 @@ class Leaderboard:
     @property
     def stat_metrics(self) -> list[str]:
         """The metrics given hierarchical CIs and paired differences."""
-        return [*SUH, *MAP_KEYS, *(f"f1@{k}" for k in self.ks)]
+        return [*SUH, *([COVERED_KEY] if self.covered else []), *MAP_KEYS, *(f"f1@{k}" for k in self.ks)]
 
     def row_of(self, key: GroupKey) -> GroupRow:
         return next(r for r in self.rows if r.key == key)
 
     @property
     def metric_names(self) -> list[str]:
-        return [*SUH, *MAP_KEYS, *(f"{m}@{k}" for k in self.ks for m in ("f1", "p", "r"))]
+        return [*SUH, *([COVERED_KEY] if self.covered else []), *MAP_KEYS,
+                *(f"{m}@{k}" for k in self.ks for m in ("f1", "p", "r"))]
 
     def notes(self) -> list[str]:
         """How the numbers were made, in sentences every format repeats."""
@@ -121,7 +125,10 @@ class Leaderboard:
             "splits with N unseen classes), method, backbone, text encoder and class text.",
             "Values are the mean ± sample standard deviation (ddof=1) over the group's runs of each run's "
             "test metrics as recorded in its result.json (S, U, H = seen, unseen, harmonic AUROC; mAP-S, "
-            "mAP-U, mAP = mean average precision over seen, unseen and all classes).",
+            "mAP-U, mAP = mean average precision over seen, unseen and all classes; U-cov = mean unseen "
+            "AUROC over the unseen classes whose visual attributes some seen class fully shows, so that "
+            "'failed to transfer' is told apart from 'nothing could transfer'; cov in the per-class table = "
+            "the share of a class's attributes that seen classes show, where it was unseen).",
             ci,
             "Rows marked 'not zero-shot' are upper bounds trained on every class, unseen ones included.",
             *([] if self.stats is None else [
@@ -175,12 +182,16 @@ def _per_class(runs: Sequence[RunRecord], classes: list[str]) -> list[ClassStat]
     out = []
     for name in classes:
         sides: dict[str, list[float | None]] = {"seen": [], "unseen": []}
+        coverage: list[float | None] = []
         for r in runs:
             cls = r.run.result["classes"]
             for side in sides:
                 if name in cls[side]:
                     sides[side].append(r.metrics["auroc_per_class"][r.run.class_names.index(name)])
-        out.append(ClassStat(name, Stat.of(sides["seen"]), Stat.of(sides["unseen"])))
+            recorded = (r.run.result["class_split"].get("coverage") or {}).get(name)
+            if name in cls["unseen"] and isinstance(recorded, int | float):
+                coverage.append(float(recorded))
+        out.append(ClassStat(name, Stat.of(sides["seen"]), Stat.of(sides["unseen"]), Stat.of(coverage)))
     return out
 
 
@@ -192,7 +203,8 @@ def _group(key: GroupKey, runs: list[RunRecord], metric_names: list[str], classe
         lacking = [r.run_id for r in runs if name not in r.metrics]
         if lacking:
             hint = (f"; `zsbench rescore --k {name.split('@')[1]}` adds it" if "@" in name
-                    else "; `zsbench rescore` adds it (metrics version 2)" if name in MAP_KEYS else "")
+                    else "; `zsbench rescore` adds it (metrics version 2)" if name in (*MAP_KEYS, COVERED_KEY)
+                    else "")
             warnings.append(f"{label}: {len(lacking)} run(s) lack {name} (e.g. {lacking[0]}){hint}")
             stats[name] = Stat(math.nan, math.nan, 0)
         else:
@@ -225,7 +237,8 @@ def build_leaderboard(runs: Sequence[RunRecord], settings: BootstrapSettings, ti
     if not runs:
         raise UsageError("no runs to put on a leaderboard")
     ks = _k_values(runs)
-    board = Leaderboard(title=title, rows=[], ks=ks, classes=[], bootstrap=settings, reported=list(reported))
+    board = Leaderboard(title=title, rows=[], ks=ks, classes=[], bootstrap=settings, reported=list(reported),
+                        covered=any(COVERED_KEY in r.metrics for r in runs))
     board.classes = list(dict.fromkeys(name for r in runs for name in r.run.class_names))
     ordered = sorted(runs, key=lambda r: (r.key, r.run_id))
     for key, members in groupby(ordered, key=lambda r: r.key):

@@ -13,7 +13,7 @@ KEY_COLUMNS = (("dataset", "dataset"), ("protocol", "protocol"), ("method", "met
 NOT_ZERO_SHOT = "not zero-shot"
 FLAG_NOTE = "not zero-shot: an upper bound trained on every class, unseen ones included"
 SHORT = {"auroc_seen": "S", "auroc_unseen": "U", "auroc_harmonic": "H",
-         "map_seen": "mAP-S", "map_unseen": "mAP-U", "map_all": "mAP"}
+         "map_seen": "mAP-S", "map_unseen": "mAP-U", "map_all": "mAP", "auroc_unseen_covered": "U-cov"}
 
 
 def label(metric: str) -> str:
@@ -44,6 +44,8 @@ def class_cell(stat: ClassStat) -> str:
     """``U 0.712`` / ``S 0.690`` / both when random splits put the class on either side."""
     parts = [f"{side[0].upper()} {num(s.mean)}" for side, s in (("seen", stat.seen), ("unseen", stat.unseen))
              if s.n]
+    if stat.coverage.n:  # the share of its attributes that seen classes showed, where it was unseen
+        parts[-1] += f" (cov {num(stat.coverage.mean, 2)})"
     return " / ".join(parts) or "n/a"
 
 

@@ -51,7 +51,8 @@ def protocol_of(result: dict[str, Any], path: Path) -> str:
     generator = split.get("generator") or {}
     if isinstance(generator, dict) and generator.get("kind") == "random":
         n_unseen = generator.get("n_unseen", len(result_field(result, "class_split.unseen", list, path)))
-        return f"random-u{n_unseen}"
+        minimum = generator.get("min_coverage")
+        return f"random-u{n_unseen}" + (f"-c{round(100 * minimum)}" if isinstance(minimum, int | float) else "")
     return str(result_field(result, "class_split.name", str, path))
 
 

@@ -35,20 +35,25 @@ class RandomSplits:
     count: int
     n_unseen: int = 4
     seed: int = 0
+    min_coverage: float | None = None  # every unseen class's attributes at least this share shown by seen ones
 
     @classmethod
     def from_dict(cls, data: Any) -> RandomSplits:
         if not isinstance(data, dict):
             raise UsageError("sweep config 'random:' must be a mapping with count, n_unseen and seed")
-        unknown = sorted(set(data) - {"count", "n_unseen", "seed"})
+        known = ("count", "n_unseen", "seed", "min_coverage")
+        unknown = sorted(set(data) - set(known))
         if unknown:
-            raise UsageError(f"unknown keys under 'random:': {', '.join(unknown)}; known: count, n_unseen, seed")
+            raise UsageError(f"unknown keys under 'random:': {', '.join(unknown)}; known: {', '.join(known)}")
         if "count" not in data:
             raise UsageError("sweep config 'random:' needs count")
         try:
-            return cls(**{k: int(v) for k, v in data.items()})
+            values: dict[str, Any] = {k: int(v) for k, v in data.items() if k != "min_coverage"}
+            if data.get("min_coverage") is not None:
+                values["min_coverage"] = float(data["min_coverage"])
+            return cls(**values)
         except (TypeError, ValueError):
-            raise UsageError("sweep config 'random:' values must be integers") from None
+            raise UsageError("sweep config 'random:' values must be integers (min_coverage: a share 0-1)") from None
 
 
 @dataclass
@@ -167,7 +172,9 @@ def random_splits(random: RandomSplits, base: RunConfig, folder: Path,
     ensure_builtins()
     table = create_dataset(base).table()
     resolved = []
-    for split in make_random_splits(table, base.dataset, random.n_unseen, random.count, random.seed):
+    classes = create_dataset(base).classes() if random.min_coverage is not None else None
+    for split in make_random_splits(table, base.dataset, random.n_unseen, random.count, random.seed,
+                                    classes, random.min_coverage):
         path = (folder / f"{split.name}.yaml").resolve()
         if write:
             write_split_file(split, path)
