@@ -64,21 +64,19 @@ def _sklearn_suh(run_dir):
     with np.load(run_dir / "scores.npz") as npz:
         scores, labels = npz["scores"], npz["labels"]
 
-    def mean_auc(names):
+    def mean_over(names, metric):
         values = []
         for name in names:
             c = CLASSES.index(name)
             known = ~np.isnan(labels[:, c])
-            values.append(roc_auc_score(labels[known, c], scores[known, c]))
+            values.append(metric(labels[known, c], scores[known, c]))
         return statistics.mean(values)
 
+    def mean_auc(names):
+        return mean_over(names, roc_auc_score)
+
     def mean_ap(names):
-        values = []
-        for name in names:
-            c = CLASSES.index(name)
-            known = ~np.isnan(labels[:, c])
-            values.append(average_precision_score(labels[known, c], scores[known, c]))
-        return statistics.mean(values)
+        return mean_over(names, average_precision_score)
 
     s, u = mean_auc(result["classes"]["seen"]), mean_auc(result["classes"]["unseen"])
     seen, unseen = result["classes"]["seen"], result["classes"]["unseen"]

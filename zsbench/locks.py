@@ -14,14 +14,13 @@ import json
 import os
 import socket
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from zsbench.errors import UsageError
-from zsbench.results import ensure_folder
+from zsbench.results import ensure_folder, write_temp_file
 
 LOCK_NAME = ".zsbench.lock"
 
@@ -98,18 +97,14 @@ class FolderLock:
     def acquire(self) -> FolderLock:
         ensure_folder(self.folder, self.flag)
         record = json.dumps(asdict(LockHolder.this_process())).encode()
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f"{LOCK_NAME}.", suffix=".tmp")
+        tmp = write_temp_file(self.folder, f"{LOCK_NAME}.", record)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(record)
-                fh.flush()
-                os.fsync(fh.fileno())
             try:
                 os.link(tmp, self.path)  # atomic, and fails if the lock exists
             except FileExistsError:
                 raise _refusal(self.folder, self.path, read_holder(self.path)) from None
         finally:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         self._held = True
         return self
 

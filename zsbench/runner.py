@@ -110,7 +110,7 @@ class RunFolder:
 
     def claim(self, path: Path) -> Path:
         if self.is_main:
-            self._lock = FolderLock(path).acquire()
+            self._lock = FolderLock(path, "run").acquire()
         self.path = path
         return path
 
@@ -262,9 +262,7 @@ def _run(config: Any, progress: ProgressFn | None, resume_dir: Path | None, run_
                              "(`zsbench rescore` recomputes its metrics; start a new run to train again)")
         folder.claim(Path(resume_dir))
     elif run_dir is not None:
-        if dist.is_main:
-            ensure_folder(Path(run_dir), "run")
-        folder.claim(Path(run_dir))
+        folder.claim(Path(run_dir))  # rank 0's lock creates the folder
     elif dist.is_main:
         ensure_folder(Path(config.out), "--out")
     resume = load_resume_state(Path(resume_dir), config, dist.world_size) if resume_dir is not None else None

@@ -20,6 +20,12 @@ from zsbench.metrics import SUH
 CHUNK = 256  # replicates per block: bounds memory to a few (n x CHUNK) arrays
 
 
+def percentile_bounds(level: float) -> tuple[float, float]:
+    """The lower and upper percentiles of a central ``level`` interval (95% -> 2.5, 97.5)."""
+    tail = 100.0 * (1.0 - level) / 2.0
+    return tail, 100.0 - tail
+
+
 @dataclass(frozen=True)
 class BootstrapSettings:
     replicates: int = 1000
@@ -28,8 +34,7 @@ class BootstrapSettings:
 
     @property
     def percentiles(self) -> tuple[float, float]:
-        tail = 100.0 * (1.0 - self.level) / 2.0
-        return tail, 100.0 - tail
+        return percentile_bounds(self.level)
 
     def rng(self, index: int) -> np.random.Generator:
         """The generator of the ``index``-th run of a group (runs sorted by run id)."""

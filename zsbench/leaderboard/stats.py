@@ -39,6 +39,7 @@ from zsbench.leaderboard.bootstrap import (
     CHUNK,
     RunScores,
     counts_from_indices,
+    percentile_bounds,
     resample_indices,
     suh_replicates,
 )
@@ -58,8 +59,7 @@ class StatsSettings:
 
     @property
     def percentiles(self) -> tuple[float, float]:
-        tail = 100.0 * (1.0 - self.level) / 2.0
-        return tail, 100.0 - tail
+        return percentile_bounds(self.level)
 
     def describe(self) -> dict[str, Any]:
         return {
