@@ -226,3 +226,14 @@ def test_random_splits_option_validation(tmp_path):
     assert res.exit_code == 2 and "--random" in res.stderr
     res = invoke("--out", str(tmp_path), "--splits", "synthetic-paper", "--random", "2", "--dry-run")
     assert res.exit_code == 2 and "not both" in res.stderr
+
+
+def test_dry_run_of_random_splits_plans_every_run_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    res = invoke("--out", str(out), "--methods", "linear", "--text-encoders", "random", "--random", "3",
+                 "--min-coverage", "1", "--n-images", "200", "--dry-run", "--json")
+    assert res.exit_code == 0, res.output
+    runs = json.loads(res.stdout)["runs"]
+    assert len(runs) == 3 and {r["state"] for r in runs} == {"fresh"}
+    assert all("-c100-" in r["config"]["split"] for r in runs)
+    assert not out.exists()  # the splits were drawn in memory only

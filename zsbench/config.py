@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from zsbench.errors import UsageError
+from zsbench.errors import UsageError, close_matches
 
 FLOAT_FIELDS = ("lr", "weight_decay", "lr_factor", "clip_grad")
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 0 .. 2**32 - 1
@@ -125,7 +125,8 @@ class RunConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise UsageError(f"unknown config keys {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise UsageError(f"unknown config keys {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                             f"{close_matches(unknown[0], known)}")
         data = dict(data)
         for name in FLOAT_FIELDS:  # YAML 1.1 reads 1e-5 as a string
             if isinstance(data.get(name), str):

@@ -18,12 +18,18 @@ class UsageError(ZsbenchError):
     exit_code = 2
 
 
+def close_matches(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for close matches of ``name`` among ``known``, else ``""``."""
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+    return "; did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``"did you mean 'x'?"`` for close matches, else the list of known names."""
     known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    if close:
-        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    hint = close_matches(name, known)
+    if hint:
+        return hint.removeprefix("; ")
     return "known: " + ", ".join(known) if known else "none are registered"
 
 

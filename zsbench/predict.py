@@ -149,7 +149,9 @@ def resolve_classes(ckpt: Any, queries: list[ClassQuery] | None) -> tuple[list[R
                 + ", ".join(meta.class_names)
             )
         ensure_builtins()
-        encoder = TEXT_ENCODERS.create(enc_name, seed=meta.config.get("seed", 0))
+        # the run's own text options (pooling, layer, ...): new texts must be embedded as its classes were
+        options = TEXT_ENCODERS.check_options(enc_name, meta.config.get("text_options") or {})
+        encoder = TEXT_ENCODERS.create(enc_name, seed=meta.config.get("seed", 0), **options)
         infos = [ClassInfo(resolved[i].name, (text,)) for i, text in to_embed]  # type: ignore[union-attr]
         new = np.asarray(encoder.encode_classes(infos, "description"), dtype=np.float32)
         if new.shape != (len(infos), ckpt.class_embeddings.shape[1]):

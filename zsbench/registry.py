@@ -39,6 +39,7 @@ class RegistryEntry:
     origin: str = BUILTIN_ORIGIN
     description: str = ""
     parametric: bool = False
+    options: Any = None  # the pydantic model of the user options it takes (zsbench.options), if declared
     _loaded: Any = field(default=None, repr=False)
 
     def load(self) -> Any:
@@ -54,6 +55,10 @@ class RegistryEntry:
             else:
                 self._loaded = self.target
         return self._loaded
+
+    def options_model(self) -> Any:
+        """The declared option model: given at registration, or a plugin factory's ``options_model``."""
+        return self.options if self.options is not None else getattr(self.load(), "options_model", None)
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -72,13 +77,14 @@ class Registry(Generic[T]):
         self._plugins_loaded = False
 
     def register(
-        self, name: str, *, description: str = "", parametric: bool = False
+        self, name: str, *, description: str = "", parametric: bool = False, options: Any = None
     ) -> Callable[[T], T]:
-        """Decorator that registers a built-in factory under ``name``."""
+        """Decorator that registers a built-in factory under ``name``; ``options`` is the pydantic
+        model of the user options it takes (``--dataset-option`` / ``--text-option``)."""
 
         def decorator(factory: T) -> T:
             text = description or ((factory.__doc__ or "").strip().splitlines() or [""])[0]
-            self.add(RegistryEntry(name, factory, BUILTIN_ORIGIN, text, parametric))
+            self.add(RegistryEntry(name, factory, BUILTIN_ORIGIN, text, parametric, options))
             return factory
 
         return decorator
@@ -133,6 +139,14 @@ class Registry(Generic[T]):
         if arg is None and entry.parametric:
             raise UsageError(f"{self.kind} {name!r} needs an argument, e.g. {name}:<name>")
         return entry
+
+    def check_options(self, spec: str, values: dict[str, Any] | None) -> dict[str, Any]:
+        """The user options for ``spec`` checked against its declared model (one-line UsageError
+        naming the key, the valid keys and a did-you-mean); unchecked for a part that declares none."""
+        from zsbench.options import checked_options
+
+        name, _ = split_spec(spec)
+        return checked_options(self.entry(spec).options_model(), values, f"{self.kind} {name!r}")
 
     def get(self, spec: str) -> T:
         """The factory registered for ``spec``."""

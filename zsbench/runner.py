@@ -124,7 +124,8 @@ class RunFolder:
 
 
 def validate_names(config: Any) -> None:
-    """Fail fast, before any work, on names that no registry knows."""
+    """Fail fast, before any work, on names that no registry knows and on dataset or text-encoder
+    options that the part does not declare (a misspelt option must not run the default experiment)."""
     ensure_builtins()
     for registry, spec in (
         (DATASETS, config.dataset),
@@ -133,19 +134,35 @@ def validate_names(config: Any) -> None:
         (TEXT_ENCODERS, config.text_encoder),
     ):
         registry.entry(spec)
+    DATASETS.check_options(config.dataset, config.dataset_options)
+    TEXT_ENCODERS.check_options(config.text_encoder, config.text_options)
+    check_method_options(config.method, config.method_options)
     if config.class_text not in CLASS_TEXT_MODES:
         raise UsageError(
             f"unknown --class-text {config.class_text!r}; choose one of {', '.join(CLASS_TEXT_MODES)}"
         )
 
 
-def preflight(config: Any) -> tuple[DatasetSource, ClassSplit, list[ClassInfo]]:
+def check_method_options(method: str, options: dict[str, Any]) -> None:
+    """A method checks its options when it is built, which a run does only after loading its data;
+    building it once on tiny sizes here refuses a misspelt option first. Only the method's own
+    UsageErrors count: anything else the tiny sizes may cause is left to the real build."""
+    try:
+        METHODS.create(method, feature_dim=8, feature_map_dim=8, text_dim=8, n_classes=2, options=dict(options))
+    except UsageError:
+        raise
+    except Exception:  # the tiny trial build failed for its sizes, not for the user's option
+        return
+
+
+def preflight(config: Any, split: ClassSplit | None = None) -> tuple[DatasetSource, ClassSplit, list[ClassInfo]]:
     """The checks that need the dataset's metadata but no image: the dataset's own settings, the
     class split and its dataset, and k against the number of classes. A run makes them before it
-    loads anything; a sweep makes them once per distinct dataset and split before any run starts."""
+    loads anything; a sweep makes them once per distinct dataset and split before any run starts,
+    handing in the ``split`` it already holds (a dry run's random splits exist only in memory)."""
     validate_names(config)
     dataset = create_dataset(config)
-    split = load_class_split(config.split)
+    split = load_class_split(config.split) if split is None else split
     if split.dataset and split.dataset != config.dataset:
         raise UsageError(
             f"class split {split.name!r} is for dataset {split.dataset!r}, not {config.dataset!r}; "
@@ -179,7 +196,7 @@ def create_dataset(config: Any) -> DatasetSource:
         metadata=config.metadata,
         split_lists=config.split_lists,
         cache=config.cache,
-        **config.dataset_options,
+        **DATASETS.check_options(config.dataset, config.dataset_options),
     )
 
 
@@ -272,7 +289,8 @@ def _run(config: Any, progress: ProgressFn | None, resume_dir: Path | None, run_
         check_resume_dataset(resume, dataset, Path(resume_dir))
     class_names = [c.name for c in classes]
 
-    encoder = TEXT_ENCODERS.create(config.text_encoder, seed=config.seed, **config.text_options)
+    encoder = TEXT_ENCODERS.create(config.text_encoder, seed=config.seed,
+                                   **TEXT_ENCODERS.check_options(config.text_encoder, config.text_options))
     t = time.perf_counter()
     embeddings = np.asarray(encoder.encode_classes(classes, config.class_text), dtype=np.float32)
     timings["text_encoding_s"] = time.perf_counter() - t

@@ -13,6 +13,7 @@ import torch
 from zsbench.backbones.base import Backbone, Preprocess
 from zsbench.data.base import ClassInfo
 from zsbench.errors import UnknownNameError, UsageError
+from zsbench.options import NoOptions
 from zsbench.registry import BACKBONES, TEXT_ENCODERS
 from zsbench.text.class_texts import encode_with_mode
 from zsbench.text.encoders import TextEncoder
@@ -80,6 +81,7 @@ def create_open_clip_backbone(spec: str, *, image_size: int | None = None, pretr
     return OpenClipVisual(spec, pretrained, image_size)
 
 
-@TEXT_ENCODERS.register("open_clip", parametric=True, description="open_clip text tower: open_clip:<arch>[:<tag>]")
+@TEXT_ENCODERS.register("open_clip", parametric=True, description="open_clip text tower: open_clip:<arch>[:<tag>]",
+                        options=NoOptions)
 def create_open_clip_text(spec: str, *, pretrained: bool = True, **_: object) -> TextEncoder:
     return OpenClipText(spec, pretrained)

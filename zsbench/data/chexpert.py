@@ -13,6 +13,7 @@ from zsbench.data.nih import packaged_file
 from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
+from zsbench.options import OptionSet
 from zsbench.registry import DATASETS
 from zsbench.text.library import DESCRIPTIONS
 
@@ -105,7 +106,15 @@ class CheXpert(FileImageSource):
                 "views": self.views, "image_size": self.image_size, "no_finding_label": NO_FINDING}
 
 
-@DATASETS.register("chexpert", description="CheXpert (images from --root; train labels shipped)")
+class CheXpertOptions(OptionSet):
+    """``--dataset-option`` keys of CheXpert."""
+
+    uncertain: str = "ignore"  # zeros | ones | ignore
+    views: str = "frontal"  # frontal | all
+
+
+@DATASETS.register("chexpert", description="CheXpert (images from --root; train labels shipped)",
+                   options=CheXpertOptions)
 def create_chexpert(*, root: str | None = None, metadata: str | None = None, image_size: int | None = None,
                     seed: int = 0, cache: str | None = None, uncertain: str = "ignore", views: str = "frontal",
                     **_: object) -> CheXpert:

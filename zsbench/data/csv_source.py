@@ -12,6 +12,7 @@ from zsbench.data.files import FileImageSource
 from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
+from zsbench.options import OptionSet
 from zsbench.registry import DATASETS
 from zsbench.text.library import DESCRIPTIONS
 
@@ -119,7 +120,18 @@ class CsvDataset(FileImageSource):
                 "image_size": self.image_size}
 
 
-@DATASETS.register("csv", description="your own images: a CSV of paths and labels (--metadata)")
+class CsvOptions(OptionSet):
+    """``--dataset-option`` keys of the csv dataset: which columns hold what."""
+
+    image_column: str | None = None
+    labels_column: str | None = None
+    label_columns: str | None = None
+    patient_column: str | None = None
+    part_column: str | None = None
+
+
+@DATASETS.register("csv", description="your own images: a CSV of paths and labels (--metadata)",
+                   options=CsvOptions)
 def create_csv(*, metadata: str | None = None, root: str | None = None, image_size: int | None = None,
                seed: int = 0, cache: str | None = None, **options: str) -> CsvDataset:
     known = {"image_column", "labels_column", "label_columns", "patient_column", "part_column"}

@@ -14,6 +14,7 @@ from zsbench.data.split_lists import default_dir, load_split_lists
 from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NIH_CLASSES, NO_FINDING, canonical, check_known_labels
 from zsbench.errors import DataError, UsageError
+from zsbench.options import NoOptions
 from zsbench.registry import DATASETS
 from zsbench.text.library import NIH_DESCRIPTIONS
 
@@ -148,7 +149,7 @@ class NIHChestXray14(FileImageSource):
         }
 
 
-@DATASETS.register("nih", description="NIH ChestX-ray14 (images from --root; labels shipped)")
+@DATASETS.register("nih", description="NIH ChestX-ray14 (images from --root; labels shipped)", options=NoOptions)
 def create_nih(
     *,
     root: str | None = None,

@@ -15,6 +15,7 @@ from zsbench.data.nih import packaged_file
 from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
+from zsbench.options import OptionSet
 from zsbench.registry import DATASETS
 from zsbench.text.library import DESCRIPTIONS
 
@@ -106,7 +107,15 @@ class PadChest(FileImageSource):
                 "min_count": self.min_count, "image_size": self.image_size}
 
 
-@DATASETS.register("padchest", description="PadChest, ~190 findings (images from --root; labels shipped)")
+class PadChestOptions(OptionSet):
+    """``--dataset-option`` keys of PadChest."""
+
+    views: str = "frontal"  # frontal | all
+    min_count: int = 1  # keep findings with at least this many images
+
+
+@DATASETS.register("padchest", description="PadChest, ~190 findings (images from --root; labels shipped)",
+                   options=PadChestOptions)
 def create_padchest(*, root: str | None = None, metadata: str | None = None, image_size: int | None = None,
                     seed: int = 0, cache: str | None = None, views: str = "frontal", min_count: int = 1,
                     **_: object) -> PadChest:

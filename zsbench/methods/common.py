@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import torch
 import torch.nn.functional as F
 
-from zsbench.errors import UsageError
+from zsbench.errors import UsageError, close_matches
 
 C = TypeVar("C")
 
@@ -66,7 +66,7 @@ def parse_options(config_cls: type[C], options: Mapping[str, Any] | None, method
     if unknown:
         raise UsageError(
             f"unknown {method} option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(field_names))}"
+            f"known: {', '.join(sorted(field_names))}{close_matches(unknown[0], field_names)}"
         )
     hints = typing.get_type_hints(config_cls)
     values = {k: _coerce(method, k, v, hints[k]) for k, v in options.items()}

