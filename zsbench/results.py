@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -130,13 +131,18 @@ def write_checkpoint(
     atomic_write_bytes(path, buf.getvalue())
 
 
+@functools.cache
 def git_hash() -> str | None:
-    """The commit of the zsbench source tree, when it is a git checkout."""
+    """The commit of the zsbench source tree when that tree is itself the top of a git checkout
+    (a development install); None for an installed package, even one that lies inside some other
+    repository (a virtual environment in a user's project). Taken once per process."""
     root = Path(__file__).resolve().parents[1]
     try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
+        top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    lines = top.stdout.split()
+    if top.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != root:
+        return None
+    return lines[1]

@@ -39,7 +39,8 @@ def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
         if not bars.live.is_started:  # started on first use: an early error leaves no empty bar
             bars.start()
         if stage == "epoch":
-            bars.console.log(
+            # print, not log: rich's log adds this file's name and line to every line
+            bars.console.print(
                 f"epoch {int(info['epoch'])}: loss {info['train_loss']:.4f}  "
                 f"val {info['val_score']:.4f}  lr {info['lr']:.2g}"
             )
