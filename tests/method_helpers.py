@@ -38,7 +38,7 @@ def train_briefly(method: Method, classes: int = 4, epochs: int = 1) -> tuple[Ze
     model = ZeroShotModel(TinyCNN(input_size=32), method)
     before = snapshot(model)
     settings = TrainSettings(epochs=epochs, batch_size=8, lr=1e-2, weight_decay=0.0, lr_factor=0.1,
-                             lr_patience=5, seed=0, augment=False)
+                             lr_patience=5, seed=0, augment="none")
     outcome = train(model, pixels, labels, embeddings, settings, validate=lambda _m: 0.0, keep="last")
     return model, before, outcome
 

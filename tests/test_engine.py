@@ -32,13 +32,15 @@ def _weights(path):
     return torch.load(path, weights_only=True)
 
 
-def test_killed_run_resumed_ends_with_the_same_weights(tmp_path):
+@pytest.mark.parametrize("augment", ["shift", "paper"])
+def test_killed_run_resumed_ends_with_the_same_weights(tmp_path, augment):
+    args = [*RESUME_RUN, "--augment", augment]
     whole = tmp_path / "whole"
-    subprocess.run([*ZSBENCH, "run", *RESUME_RUN, "--out", str(whole)], check=True, capture_output=True)
+    subprocess.run([*ZSBENCH, "run", *args, "--out", str(whole)], check=True, capture_output=True)
     (whole_dir,) = whole.iterdir()
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([*ZSBENCH, "run", *RESUME_RUN, "--out", str(killed)],
+    proc = subprocess.Popen([*ZSBENCH, "run", *args, "--out", str(killed)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline:  # kill it once the first epoch is saved

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from zsbench.engine.augment import AUGMENTATIONS
 from zsbench.errors import UsageError, close_matches
 
 FLOAT_FIELDS = ("lr", "weight_decay", "lr_factor", "clip_grad")
@@ -57,7 +58,7 @@ class RunConfig:
     tta: str = "none"  # test-time augmentation: none | tencrop
     image_size: int | None = None  # None: the dataset's default
     n_images: int | None = None  # synthetic world size; None: the dataset's default
-    augment: bool = True
+    augment: str = "shift"  # training augmentation: shift | paper | none (engine/augment.py); true/false = shift/none
     pretrained: bool = True  # backbones with pretrained weights load them (offline); False: random
     backbone_weights: str | None = None  # a local weights file for the backbone
     root: str | None = None  # image folder of file-based datasets
@@ -102,6 +103,10 @@ class RunConfig:
         if self.n_images is not None:
             _check_int("--n-images", self.n_images, 1)
         _check_int("--val-unseen", self.val_unseen, 1)
+        if isinstance(self.augment, bool):  # configs and results written before the recipes had names
+            self.augment = "shift" if self.augment else "none"
+        if self.augment not in AUGMENTATIONS:
+            raise UsageError(f"--augment must be one of {', '.join(AUGMENTATIONS)} (got {self.augment!r})")
         if self.tta not in ("none", "tencrop"):
             raise UsageError(f"--tta must be none or tencrop (got {self.tta!r})")
         if self.selection not in ("val-seen", "gzsl"):

@@ -44,7 +44,10 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--lr", type=float, help=f"Adam learning rate [default: {_DEFAULTS.lr}].")
 @click.option("--image-size", type=int, help="Image side in pixels [default: the dataset's].")
 @click.option("--n-images", type=int, help="Synthetic world size [default: 6000].")
-@click.option("--no-augment", is_flag=True, default=None, help="Turn off random translation.")
+@click.option("--augment", type=click.Choice(["shift", "paper", "none"]),
+              help="Training augmentation: shift (small translation), paper (RandomResizedCrop + flip), none "
+                   f"[default: {_DEFAULTS.augment}].")
+@click.option("--no-augment", is_flag=True, default=None, help="Same as --augment none.")
 @click.option("--root", help="Image folder of a file-based dataset (nih, chexpert, padchest, csv).")
 @click.option("--metadata", help="Label file [default: the copy the dataset ships, where there is one].")
 @click.option("--split-lists", help="Folder with train_list.txt / val_list.txt / test_list.txt.")
@@ -106,7 +109,9 @@ def run_command(config_file: str | None, method_options: tuple[str, ...], datase
     if ks:
         base["ks"] = list(ks)
     if no_augment:
-        base["augment"] = False
+        if flags.get("augment") not in (None, "none"):
+            raise UsageError(f"--no-augment and --augment {flags['augment']} contradict each other; pick one")
+        base["augment"] = "none"
     if no_feature_cache:
         if flags.get("feature_cache"):
             raise UsageError("--feature-cache and --no-feature-cache contradict each other; pick one")

@@ -31,6 +31,7 @@ BASE_OPTIONS: dict[str, dict[str, Any]] = {
     "--selection": {"type": click.Choice(["val-seen", "gzsl"])}, "--val-unseen": {"type": int},
     "--max-steps": {"type": int}, "--early-stop": {"type": int}, "--clip-grad": {"type": float},
     "--tta": {"type": click.Choice(["none", "tencrop"])},
+    "--augment": {"type": click.Choice(["shift", "paper", "none"])},
     "--device": {"help": "auto, cpu or cuda [default: auto]."},
 }
 BASE_FLAGS = {"--allow-missing": "allow_missing", "--amp": "amp", "--channels-last": "channels_last"}
@@ -49,7 +50,7 @@ def _grid_and_base_options(f: Any) -> Any:
     options += [click.option(flag, name, is_flag=True, default=None, help="As for `zsbench run`.")
                 for flag, name in BASE_FLAGS.items()]
     options += [
-        click.option("--no-augment", "augment", flag_value=False, default=None, help="Turn off random translation."),
+        click.option("--no-augment", "augment", flag_value="none", default=None, help="Same as --augment none."),
         click.option("--no-pretrained", "pretrained", flag_value=False, default=None,
                      help="Start backbones from random weights."),
         click.option("--k", "ks", type=int, multiple=True, help="k for p/r/f1@k (repeatable)."),

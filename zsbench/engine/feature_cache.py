@@ -224,7 +224,7 @@ class FeatureCache:
         """Training settings for features: no pixel augmentation; channels_last only for maps."""
         if not self.used:
             return settings
-        return replace(settings, augment=False,
+        return replace(settings, augment="none",
                        channels_last=settings.channels_last and self.description["feature_kind"] == "map")
 
     def load(self, part: str, ids: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:

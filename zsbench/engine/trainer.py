@@ -16,6 +16,7 @@ from torch import nn
 
 from zsbench.backbones.base import Backbone, prepare_batch
 from zsbench.engine import distributed
+from zsbench.engine.augment import augment_batch
 from zsbench.engine.distributed import DistContext
 from zsbench.errors import TrainingError
 from zsbench.methods.base import Method
@@ -88,7 +89,7 @@ class TrainSettings:
     lr_factor: float
     lr_patience: int
     seed: int
-    augment: bool = True
+    augment: str = "shift"  # shift | paper | none (engine/augment.py)
     max_steps: int | None = None  # stop after this many optimizer steps (instead of all epochs)
     early_stop: int | None = None  # stop after this many epochs without a better val score
     clip_grad: float | None = None  # max gradient norm
@@ -104,16 +105,6 @@ class TrainOutcome:
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     stopped_early: bool = False
-
-
-def _augment(pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Small random translation (up to 1/32 of the side) per batch, edge padded."""
-    size = pixels.shape[-1]
-    pad = max(1, size // 32)
-    shift = torch.randint(-pad, pad + 1, (2,), generator=generator).tolist()
-    padded = nn.functional.pad(pixels.float(), (pad, pad, pad, pad), mode="replicate")
-    y0, x0 = pad + shift[0], pad + shift[1]
-    return padded[..., y0 : y0 + size, x0 : x0 + size].to(pixels.dtype)
 
 
 def ten_crops(x: torch.Tensor, size: int) -> list[torch.Tensor]:
@@ -298,8 +289,7 @@ def train(
             idx = order[step * settings.batch_size : (step + 1) * settings.batch_size]
             idx = distributed.shard(idx, dist)  # this rank's part of the global batch
             pixels = torch.from_numpy(train_pixels[idx.numpy()]).to(device)
-            if settings.augment:
-                pixels = _augment(pixels, generator)
+            pixels = augment_batch(settings.augment, pixels, generator)
             x = prepare_batch(pixels, model.backbone.preprocess)
             if settings.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)

@@ -86,6 +86,8 @@ def run_hash(config: RunConfig, split: ClassSplit) -> str:
     """Short hash of a run's configuration; ``out`` and the split's file location leave it unchanged."""
     data = config.to_dict()
     data.pop("out")
+    # the recipes that an older zsbench wrote as augment true/false keep their runs' hashes
+    data["augment"] = {"shift": True, "none": False}.get(data["augment"], data["augment"])
     data["split"] = split_identity(split)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:HASH_CHARS]
 
