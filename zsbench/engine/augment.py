@@ -10,9 +10,8 @@
 Every random draw comes from the trainer's ``torch.Generator`` (on the CPU), so a run is
 deterministic for its seed and a resumed run continues the same stream. The crop boxes follow
 torchvision's ``RandomResizedCrop.get_params`` exactly (ten tries per image, then the central crop
-of the nearest allowed aspect ratio), drawn for the whole batch at once; the resampling is one
-``torchvision.ops.roi_align`` call over the batch (bilinear, averaging several samples per output
-pixel when a box is larger than the output, which stands in for antialiasing).
+of the nearest allowed aspect ratio), drawn for the whole batch at once; each crop is then resized
+as torchvision's ``resized_crop`` resizes it (bilinear, antialiased when shrinking).
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import roi_align
 
 AUGMENTATIONS = ("shift", "paper", "none")
 SCALE = (0.08, 1.0)
@@ -73,13 +72,24 @@ def crop_boxes(
 
 
 def resized_crops(pixels: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:
-    """Each image's box, resampled to ``size`` x ``size`` (float, same value range as ``pixels``)."""
-    n = pixels.shape[0]
-    top, left, h, w = (boxes[:, k].to(pixels.device, torch.float32) for k in range(4))
-    index = torch.arange(n, device=pixels.device, dtype=torch.float32)
-    # box corners in continuous pixel coordinates; aligned=True puts pixel centres at +0.5
-    rois = torch.stack([index, left, top, left + w, top + h], dim=1)
-    return roi_align(pixels.float(), rois, output_size=(size, size), spatial_scale=1.0, aligned=True)
+    """Each image's box, resized to ``size`` x ``size`` as torchvision's ``resized_crop`` does it
+    (bilinear, antialiased where the box is larger than the output); float, same value range.
+
+    One small interpolation per image on the batch's device: on a CPU this is about five times the
+    rate of one batched ``roi_align`` (which also cannot antialias), and on a GPU it is one kernel
+    launch per image."""
+    out = torch.empty(pixels.shape[0], pixels.shape[1], size, size, dtype=torch.float32, device=pixels.device)
+    for k, (top, left, h, w) in enumerate(boxes.tolist()):
+        crop = pixels[k : k + 1, :, top : top + h, left : left + w].float()
+        out[k] = F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False,
+                               antialias=h > size or w > size)[0]
+    return out
+
+
+def paper_draws(n: int, height: int, width: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper recipe's random choices for a batch: crop boxes (n, 4), then flips (n,) bool."""
+    boxes = crop_boxes(n, height, width, generator)
+    return boxes, torch.rand(n, generator=generator) < 0.5
 
 
 def paper_batch(pixels: torch.Tensor, generator: torch.Generator, size: int | None = None) -> torch.Tensor:
@@ -87,8 +97,7 @@ def paper_batch(pixels: torch.Tensor, generator: torch.Generator, size: int | No
     per image; uint8 out, ``size`` x ``size`` (default: the input's side)."""
     n, _, height, width = pixels.shape
     size = size or width
-    boxes = crop_boxes(n, height, width, generator)
-    flip = torch.rand(n, generator=generator) < 0.5
+    boxes, flip = paper_draws(n, height, width, generator)
     out = resized_crops(pixels, boxes, size)
     flip = flip.to(out.device).view(n, 1, 1, 1)
     out = torch.where(flip, out.flip(-1), out)
