@@ -339,3 +339,17 @@ def test_leaderboard_page_renders_and_sorts_in_headless_chromium(runs, tmp_path)
     coloured = sum((np.abs(rgb - c).max(axis=2) <= 2).sum() for c in ([0xB7, 0xE4, 0xC7], [0xF5, 0xC2, 0xC0],
                                                                       [0xEE, 0xEE, 0xEE]))
     assert coloured > 500  # pixels of pairwise cells (green, red or grey)
+
+
+def test_method_label_tells_presets_and_a_fine_tuned_lesa_apart():
+    from pathlib import Path
+
+    from zsbench.leaderboard.collect import method_label
+
+    def label(method: str, described: dict) -> str:
+        return method_label({"config": {"method": method}, "method": described}, Path("result.json"))
+
+    assert label("cxr-ml-gzsl", {"preset": "reference"}) == "cxr-ml-gzsl:reference"
+    assert label("lesa", {"frozen": True, "frozen_backbone": True}) == "lesa"
+    assert label("lesa", {"frozen": False, "frozen_backbone": False}) == "lesa:fine-tuned"
+    assert label("linear", {}) == "linear"

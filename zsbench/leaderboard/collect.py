@@ -57,10 +57,14 @@ def protocol_of(result: dict[str, Any], path: Path) -> str:
 
 
 def method_label(result: dict[str, Any], path: Path) -> str:
-    """The method name, with its preset when the method has presets (``cxr-ml-gzsl:reference``)."""
+    """The method name, with its preset when the method has presets (``cxr-ml-gzsl:reference``), and
+    ``:fine-tuned`` when a method that freezes its backbone by default (LESA) trained it: the two
+    are different experiments and must not share a leaderboard row."""
     name = result_field(result, "config.method", str, path)
-    preset = (result.get("method") or {}).get("preset") if isinstance(result.get("method"), dict) else None
-    return f"{name}:{preset}" if preset else name
+    method = result.get("method") if isinstance(result.get("method"), dict) else {}
+    preset = method.get("preset")
+    label = f"{name}:{preset}" if preset else name
+    return f"{label}:fine-tuned" if method.get("frozen") is False else label
 
 
 def record_from_run(run: StoredRun) -> RunRecord:
