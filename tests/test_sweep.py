@@ -132,14 +132,19 @@ def test_interrupted_sweep_refuses_without_skip_existing_then_resumes(tmp_path):
     assert load_plan(out).runs == plan.runs
 
 
-def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
+def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     out = tmp_path / "sweep"
-    # cxr-ml-gzsl knows the option preset, linear does not: linear's run fails inside zsbench.runner.run
-    res = invoke("--out", str(out), "--methods", "linear,cxr-ml-gzsl", "--epochs", "1", *TINY_FLAGS,
-                 "--method-option", "preset=paper", "--json")
+    # a precomputed-embeddings file is read when the run embeds its classes, inside zsbench.runner.run
+    # (options and names are checked before any run; a missing file is found only by its run)
+    monkeypatch.chdir(tmp_path)  # a short relative name keeps the run key on one line of stderr
+    res = invoke("--out", str(out), "--methods", "linear", "--epochs", "1", *TINY_FLAGS,
+                 "--text-encoders", "precomputed:missing.npy", "--json")
     assert res.exit_code == 1, res.output
-    failed, completed = json.loads(res.stdout)["runs"]
-    assert failed["status"] == "failed" and "preset" in failed["error"]
+    runs = json.loads(res.stdout)["runs"]
+    assert sorted(r["status"] for r in runs) == ["completed", "failed"]
+    (failed,) = [r for r in runs if r["status"] == "failed"]
+    (completed,) = [r for r in runs if r["status"] == "completed"]
+    assert "missing.npy does not exist" in failed["error"]
     assert completed["status"] == "completed" and completed["metrics"]["auroc_harmonic"] is not None
     error = (Path(failed["run_dir"]) / "error.txt").read_text()
     assert error.splitlines()[0] == failed["error"] and "Traceback" in error

@@ -12,7 +12,7 @@ from zsbench.data.files import FileImageSource
 from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
-from zsbench.options import OptionSet
+from zsbench.options import OptionSet, parse_option_set
 from zsbench.registry import DATASETS
 from zsbench.text.library import DESCRIPTIONS
 
@@ -133,10 +133,8 @@ class CsvOptions(OptionSet):
 @DATASETS.register("csv", description="your own images: a CSV of paths and labels (--metadata)",
                    options=CsvOptions)
 def create_csv(*, metadata: str | None = None, root: str | None = None, image_size: int | None = None,
-               seed: int = 0, cache: str | None = None, **options: str) -> CsvDataset:
-    known = {"image_column", "labels_column", "label_columns", "patient_column", "part_column"}
-    extra = {k: v for k, v in options.items() if v is not None and k not in ("n_images", "split_lists")}
-    unknown = sorted(set(extra) - known)
-    if unknown:
-        raise UsageError(f"unknown csv dataset options {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return CsvDataset(metadata, root, image_size or 256, seed, cache, **extra)
+               seed: int = 0, cache: str | None = None, n_images: int | None = None, split_lists: str | None = None,
+               **options: str | None) -> CsvDataset:
+    # the column options, checked against CsvOptions (the runner has checked them already)
+    columns = parse_option_set(CsvOptions, {k: v for k, v in options.items() if v is not None}, "dataset 'csv'")
+    return CsvDataset(metadata, root, image_size or 256, seed, cache, **columns.model_dump(exclude_none=True))
