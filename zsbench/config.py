@@ -10,11 +10,13 @@ from typing import Any
 
 import yaml
 
-from zsbench.engine.augment import AUGMENTATIONS
 from zsbench.errors import UsageError, close_matches
 
 FLOAT_FIELDS = ("lr", "weight_decay", "lr_factor", "clip_grad")
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 0 .. 2**32 - 1
+#: the training augmentation recipes (zsbench/engine/augment.py); named here, where the CLI reads
+#: them, so that parsing a command line does not import torch
+AUGMENTATIONS = ("shift", "paper", "none")
 
 
 def _check_int(flag: str, value: Any, low: int, high: int | None = None) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 import yaml
 
-from zsbench.config import RunConfig
+from zsbench.config import AUGMENTATIONS, RunConfig
 from zsbench.errors import UsageError
 
 _DEFAULTS = RunConfig()
@@ -44,7 +44,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--lr", type=float, help=f"Adam learning rate [default: {_DEFAULTS.lr}].")
 @click.option("--image-size", type=int, help="Image side in pixels [default: the dataset's].")
 @click.option("--n-images", type=int, help="Synthetic world size [default: 6000].")
-@click.option("--augment", type=click.Choice(["shift", "paper", "none"]),
+@click.option("--augment", type=click.Choice(AUGMENTATIONS),
               help="Training augmentation: shift (small translation), paper (RandomResizedCrop + flip), none "
                    f"[default: {_DEFAULTS.augment}].")
 @click.option("--no-augment", is_flag=True, default=None, help="Same as --augment none.")

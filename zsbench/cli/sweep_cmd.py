@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from zsbench.cli.run_cmd import _parse_options
+from zsbench.config import AUGMENTATIONS
 from zsbench.errors import UsageError
 
 #: grid axis -> its option name
@@ -31,7 +32,7 @@ BASE_OPTIONS: dict[str, dict[str, Any]] = {
     "--selection": {"type": click.Choice(["val-seen", "gzsl"])}, "--val-unseen": {"type": int},
     "--max-steps": {"type": int}, "--early-stop": {"type": int}, "--clip-grad": {"type": float},
     "--tta": {"type": click.Choice(["none", "tencrop"])},
-    "--augment": {"type": click.Choice(["shift", "paper", "none"])},
+    "--augment": {"type": click.Choice(AUGMENTATIONS)},
     "--device": {"help": "auto, cpu or cuda [default: auto]."},
 }
 BASE_FLAGS = {"--allow-missing": "allow_missing", "--amp": "amp", "--channels-last": "channels_last"}

@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-AUGMENTATIONS = ("shift", "paper", "none")
+from zsbench.config import AUGMENTATIONS
+
 SCALE = (0.08, 1.0)
 RATIO = (3.0 / 4.0, 4.0 / 3.0)
 TRIES = 10  # torchvision's attempts before its fallback
@@ -75,9 +76,8 @@ def resized_crops(pixels: torch.Tensor, boxes: torch.Tensor, size: int) -> torch
     """Each image's box, resized to ``size`` x ``size`` as torchvision's ``resized_crop`` does it
     (bilinear, antialiased where the box is larger than the output); float, same value range.
 
-    One small interpolation per image on the batch's device: on a CPU this is about five times the
-    rate of one batched ``roi_align`` (which also cannot antialias), and on a GPU it is one kernel
-    launch per image."""
+    One small interpolation per image on the batch's device (one kernel launch per image on a
+    GPU); ``benchmarks/augment_throughput.py`` times it against torchvision's per-image path."""
     out = torch.empty(pixels.shape[0], pixels.shape[1], size, size, dtype=torch.float32, device=pixels.device)
     for k, (top, left, h, w) in enumerate(boxes.tolist()):
         crop = pixels[k : k + 1, :, top : top + h, left : left + w].float()
