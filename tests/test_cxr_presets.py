@@ -8,6 +8,7 @@ import torch
 
 from tests.method_helpers import TEXT_DIM, changed, train_briefly
 from zsbench.errors import TrainingError, UsageError
+from zsbench.methods.base import LrSchedule
 from zsbench.methods.cxr_ml_gzsl import (
     CxrMlGzsl,
     CxrMlGzslConfig,
@@ -64,7 +65,7 @@ def test_default_is_the_paper_preset():
     assert (cfg.preset, cfg.margin, cfg.gamma_align, cfg.gamma_con) == ("paper", 0.5, 0.01, 0.01)
     method = create_cxr_ml_gzsl(feature_dim=6, text_dim=TEXT_DIM)
     assert method.unseen_texts_in_training is False
-    assert method.scheduler == {"factor": 0.01, "patience": 10, "monitor": "val_score"}
+    assert method.lr_schedule == LrSchedule(factor=0.01, patience=10, monitor="val_score")
     assert method.describe()["preset"] == "paper"
     assert method.describe()["unseen_texts_in_training"] is False
     with pytest.raises(NotImplementedError):
@@ -77,7 +78,7 @@ def test_reference_preset_numbers_and_overrides():
     assert (cfg.margin, cfg.gamma_align, cfg.gamma_con) == (0.2, 0.0, 0.01)
     assert method.unseen_texts_in_training is True
     assert type(method).unseen_texts_in_training is False  # only this instance declares it
-    assert method.scheduler == {"factor": 0.1, "patience": 5, "monitor": "val_loss"}
+    assert method.lr_schedule == LrSchedule(factor=0.1, patience=5, monitor="val_loss")
     info = method.describe()
     assert info["preset"] == "reference" and info["unseen_texts_in_training"] is True
     # explicit options win over the preset's numbers; the preset keeps the loss forms

@@ -39,7 +39,7 @@ from zsbench.engine.trainer import (
 )
 from zsbench.errors import LeakageError, UsageError, one_line
 from zsbench.locks import FolderLock
-from zsbench.methods.mlzsl import label_correlation
+from zsbench.methods.base import TrainingContext
 from zsbench.metrics import METRICS_VERSION, evaluate
 from zsbench.registry import BACKBONES, DATASETS, METHODS, TEXT_ENCODERS, ensure_builtins
 from zsbench.results import (
@@ -241,9 +241,8 @@ def _bind_class_context(model: ZeroShotModel, train_labels: np.ndarray, columns:
     """What some methods see besides the training batches, from the training columns only."""
     if unseen_texts:  # only presets that declare it (e.g. the public code's L_con over all classes)
         model.method.bind_all_classes(all_embeddings)
-    if hasattr(model.method, "bind_cooccurrence"):  # MLZSL's graph: training-class labels only
-        correlation = label_correlation(torch.from_numpy(train_labels[:, columns]))
-        model.method.bind_cooccurrence(correlation, all_embeddings[columns])
+    model.method.bind_training_context(TrainingContext(torch.from_numpy(train_labels[:, columns]),
+                                                       all_embeddings[columns]))
 
 
 def run(config: Any, progress: ProgressFn | None = None, resume_dir: Path | None = None,
@@ -355,14 +354,14 @@ def _run(config: Any, progress: ProgressFn | None, resume_dir: Path | None, run_
         torch.save(resume_payload(state, config, dataset, dist.world_size), buf)
         atomic_write_bytes(run_dir / "last.pt", buf.getvalue())
 
-    scheduler = getattr(model.method, "scheduler", {}) or {}
+    schedule = model.method.lr_schedule
     settings = TrainSettings(
         epochs=config.epochs,
         batch_size=config.batch_size,
         lr=config.lr,
         weight_decay=config.weight_decay,
-        lr_factor=config.lr_factor if config.lr_factor is not None else scheduler.get("factor", 0.01),
-        lr_patience=config.lr_patience if config.lr_patience is not None else scheduler.get("patience", 10),
+        lr_factor=config.lr_factor if config.lr_factor is not None else schedule.factor,
+        lr_patience=config.lr_patience if config.lr_patience is not None else schedule.patience,
         seed=config.seed,
         augment=config.augment,
         max_steps=config.max_steps,
@@ -370,7 +369,7 @@ def _run(config: Any, progress: ProgressFn | None, resume_dir: Path | None, run_
         clip_grad=config.clip_grad,
         amp=config.amp,
         channels_last=config.channels_last,
-        lr_monitor=scheduler.get("monitor", "val_score"),
+        lr_monitor=schedule.monitor,
     )
     settings = feature_cache.adjust(settings)  # features: no pixel augmentation
     selection: dict[str, Any] = {"kind": config.selection}

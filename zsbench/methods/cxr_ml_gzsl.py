@@ -13,7 +13,7 @@ objective is L = L_rank + g1 L_align + g2 L_con (Eq. 3). Two presets (option ``p
 
 ``margin``, ``gamma_align``, ``gamma_con`` and ``latent_dim`` override a preset's numbers; the preset
 still decides the form of each loss. Each preset also carries the learning-rate schedule its source
-used (attribute ``scheduler``) for the engine to read.
+used (attribute ``lr_schedule``) for the engine to read.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zsbench.errors import TrainingError, UsageError
-from zsbench.methods.base import Method
+from zsbench.methods.base import LrSchedule, Method
 from zsbench.methods.common import parse_options, require
 from zsbench.registry import METHODS
 
@@ -120,10 +120,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 # ReduceLROnPlateau settings of each source: the paper (Section 4.2) and the public training script.
-SCHEDULERS: dict[str, dict[str, Any]] = {
-    "paper": {"factor": 0.01, "patience": 10, "monitor": "val_score"},
+SCHEDULERS: dict[str, LrSchedule] = {
+    "paper": LrSchedule(factor=0.01, patience=10, monitor="val_score"),
     # the public code steps ReduceLROnPlateau on the validation loss (REFERENCE.md section 3)
-    "reference": {"factor": 0.1, "patience": 5, "monitor": "val_loss"},
+    "reference": LrSchedule(factor=0.1, patience=5, monitor="val_loss"),
 }
 
 
@@ -164,7 +164,7 @@ class CxrMlGzsl(Method):
         self.reference = config.preset == "reference"
         # an instance attribute: only the reference preset lets unseen class texts into the loss
         self.unseen_texts_in_training = self.reference
-        self.scheduler = dict(SCHEDULERS[config.preset])
+        self.lr_schedule = SCHEDULERS[config.preset]
         # not persistent: only the loss reads it, so checkpoints stay the same for both presets
         self.register_buffer("all_class_embeddings", None, persistent=False)
 
@@ -221,7 +221,7 @@ class CxrMlGzsl(Method):
             "name": self.name,
             **asdict(self.config),
             "unseen_texts_in_training": self.unseen_texts_in_training,
-            "scheduler": dict(self.scheduler),
+            "scheduler": asdict(self.lr_schedule),
         }
 
 

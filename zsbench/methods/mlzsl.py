@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zsbench.errors import UsageError
-from zsbench.methods.base import Method
+from zsbench.methods.base import Method, TrainingContext
 from zsbench.methods.common import masked_bce_with_logits, parse_options, require
 from zsbench.registry import METHODS
 
@@ -131,6 +131,10 @@ class Mlzsl(Method):
         # so a checkpoint scores with the same graph; empty until bind_cooccurrence.
         self.register_buffer("cooc_correlation", torch.zeros(0, 0))
         self.register_buffer("cooc_keys", torch.zeros(0, text_dim))
+
+    def bind_training_context(self, context: TrainingContext) -> None:
+        """The graph's co-occurrence edges: label correlations of the training columns only."""
+        self.bind_cooccurrence(label_correlation(context.train_labels), context.class_embeddings)
 
     def bind_cooccurrence(self, correlation: torch.Tensor, class_embeddings: torch.Tensor) -> None:
         """Seen-class label correlations (S x S, e.g. :func:`label_correlation` of the training
