@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,7 @@ def _config(tmp: Path, **changes: object) -> RunConfig:
     base = RunConfig(method="lesa", n_images=200, image_size=32, epochs=1, batch_size=16,
                      text_encoder="random", device="cpu", out=str(tmp / "runs"),
                      feature_cache=str(tmp / "features"))
-    return replace(base, **changes)
+    return base.replace(**changes)
 
 
 def _random_split_file(tmp: Path) -> str:
@@ -166,8 +165,8 @@ def _cache_key(config: RunConfig) -> str:
 def test_key_follows_weights_and_preprocessing_not_the_run_seed(tmp_path):
     config = _config(tmp_path)
     key = _cache_key(config)
-    assert _cache_key(replace(config, seed=5)) == key  # frozen backbone: initialised from the data seed
-    assert _cache_key(replace(config, image_size=48)) != key
+    assert _cache_key(config.replace(seed=5)) == key  # frozen backbone: initialised from the data seed
+    assert _cache_key(config.replace(image_size=48)) != key
     dataset = create_dataset(config)
     model = _build_model(config, dataset, TEXT_DIM, 14, CPU)
     with torch.no_grad():
@@ -179,7 +178,7 @@ def test_unfrozen_backbones_keep_the_run_seed():
     config = RunConfig(method="linear", n_images=200, image_size=32, text_encoder="random", device="cpu")
     dataset = create_dataset(config)
     a = _build_model(config, dataset, TEXT_DIM, 14, CPU)
-    b = _build_model(replace(config, seed=1), dataset, TEXT_DIM, 14, CPU)
+    b = _build_model(config.replace(seed=1), dataset, TEXT_DIM, 14, CPU)
     assert not torch.equal(next(a.backbone.parameters()), next(b.backbone.parameters()))
     assert FeatureCache.for_run(config, a, dataset, CPU).record() == {"used": False,
                                                                      "reason": "the backbone is trained"}
@@ -189,9 +188,9 @@ def test_cache_is_off_when_asked_or_with_tencrop(tmp_path):
     config = _config(tmp_path)
     dataset = create_dataset(config)
     model = _build_model(config, dataset, TEXT_DIM, 14, CPU)
-    assert not FeatureCache.for_run(replace(config, feature_cache=None), model, dataset, CPU).used
-    assert "tencrop" in FeatureCache.for_run(replace(config, tta="tencrop"), model, dataset, CPU).reason
-    assert cache_folder(replace(config, feature_cache="auto")) == tmp_path / "runs" / ".features"
+    assert not FeatureCache.for_run(config.replace(feature_cache=None), model, dataset, CPU).used
+    assert "tencrop" in FeatureCache.for_run(config.replace(tta="tencrop"), model, dataset, CPU).reason
+    assert cache_folder(config.replace(feature_cache="auto")) == tmp_path / "runs" / ".features"
     res = CliRunner().invoke(cli, ["run", "--feature-cache", str(tmp_path), "--no-feature-cache"])
     assert res.exit_code == 2 and "contradict" in res.output
 

@@ -65,6 +65,17 @@ CASES = [
      "did you mean 'stats'?"),
     ("split-file-key-misspelt", ["run", "--split", "{d}/split.yaml"],
      "unknown key 'keep_no_findng'; did you mean 'keep_no_finding'"),
+    ("split-file-seen-not-a-list", ["run", "--split", "{d}/split-str.yaml"],
+     "'seen:' must be a list of class names"),
+    ("split-file-part-misspelt", ["run", "--split", "{d}/split-part.yaml"],
+     "'keep_no_finding:' must be a list of parts among train, val, test"),
+    ("sweep-set-field-misspelt", ["sweep", "--methods", "linear", "--out", "{d}/sw", *TINY, "--set", "weight_decy=0"],
+     "unknown config keys weight_decy; known:"),
+    ("sweep-file-random-mistyped", ["sweep", "--config", "{d}/sweep-random-type.yaml", "--out", "{d}/sw"],
+     "sweep config 'random:' count: Input should be a valid integer"),
+    ("config-file-value-mistyped", ["run", "--config", "{d}/run-type.yaml"],
+     "--epochs: Input should be a valid integer (got 'ten')"),
+    ("run-flag-choice-misspelt", ["run", "--augment", "papr"], "'papr' is not one of 'shift', 'paper', 'none'"),
 ]
 
 FILES = {
@@ -74,6 +85,10 @@ FILES = {
     "sweep-base.yaml": "methods: [linear]\nbase: {n_image: 200}\n",
     "sweep-dopt.yaml": "methods: [linear]\nbase: {n_images: 200, dataset_options: {stat: nih}}\n",
     "split.yaml": "name: s\nseen: [Atelectasis, Effusion]\nunseen: [Edema]\nkeep_no_findng: []\n",
+    "split-str.yaml": "name: s\nseen: Atelectasis\nunseen: [Edema]\n",
+    "split-part.yaml": "name: s\nseen: [Atelectasis]\nunseen: [Edema]\nkeep_no_finding: [tests]\n",
+    "sweep-random-type.yaml": "methods: [linear]\nrandom: {count: many}\n",
+    "run-type.yaml": "epochs: ten\n",
 }
 
 

@@ -45,6 +45,13 @@ def test_the_wheel_ships_the_class_splits_from_splits(installed):
     assert shipped == sorted(p.name for p in (ROOT / "splits").glob("*.yaml"))
 
 
+def test_the_wheel_ships_the_result_json_schema(installed):
+    wheel, _ = installed
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = json.loads(archive.read("zsbench/schemas/result.schema.json"))
+    assert shipped == json.loads((ROOT / "zsbench" / "schemas" / "result.schema.json").read_text())
+
+
 def test_an_installed_zsbench_runs_its_defaults_from_any_folder(installed, tmp_path):
     _, venv = installed
     zsbench = venv / "bin" / "zsbench"

@@ -226,7 +226,7 @@ def test_zero_workers_is_a_usage_error(tmp_path, executor):
 
 
 def test_random_splits_option_validation(tmp_path):
-    assert RandomSplits.from_dict({"count": 2}) == RandomSplits(2, 4, 0)
+    assert RandomSplits.from_dict({"count": 2}) == RandomSplits(count=2, n_unseen=4, seed=0)
     res = invoke("--out", str(tmp_path), "--n-unseen", "3", "--dry-run")
     assert res.exit_code == 2 and "--random" in res.stderr
     res = invoke("--out", str(tmp_path), "--splits", "synthetic-paper", "--random", "2", "--dry-run")

@@ -1,148 +1,196 @@
-"""Typed run configuration."""
+"""Typed run configuration: one pydantic model that is also the declaration of the CLI flags.
+
+Every field of :class:`RunConfig` that a user sets from the command line carries a :class:`Cli`
+marker in its ``Annotated`` metadata (flag name, help, how the flag maps to the value). ``zsbench
+run`` and ``zsbench sweep`` both build their options from these markers
+(:mod:`zsbench.cli.config_options`), so a field, its flag, its help text and its checks are written
+once.
+
+Unknown keys are refused (``extra="forbid"``) with one line naming the key, the valid keys and the
+closest match; each value is checked before any data loads, because a meaningless value (a negative
+clip norm flips the gradient, a NaN learning rate trains nothing) must never run.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import pydantic
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from zsbench.errors import UsageError, close_matches
 
-FLOAT_FIELDS = ("lr", "weight_decay", "lr_factor", "clip_grad")
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 0 .. 2**32 - 1
 #: the training augmentation recipes (zsbench/engine/augment.py); named here, where the CLI reads
 #: them, so that parsing a command line does not import torch
 AUGMENTATIONS = ("shift", "paper", "none")
+TTA_MODES = ("none", "tencrop")
+SELECTIONS = ("val-seen", "gzsl")
 
 
-def _check_int(flag: str, value: Any, low: int, high: int | None = None) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise UsageError(f"{flag} must be a whole number (got {value!r})")
-    if value < low or (high is not None and value > high):
-        span = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise UsageError(f"{flag} must be {span} (got {value})")
+@dataclass(frozen=True)
+class Cli:
+    """How a RunConfig field appears on the command line.
+
+    ``kind``: ``value`` (``--flag VALUE``), ``switch`` (``--flag`` sets True), ``negated``
+    (``--flag`` sets False, for fields that default to True), ``pairs`` (repeatable ``KEY=VALUE``
+    into a mapping), ``repeat`` (repeatable ``--flag VALUE`` into a list). ``off`` is an extra
+    switch that sets the field to ``off_value`` (``--no-augment`` is ``--augment none``).
+    ``choices`` restricts a ``value`` flag.
+    """
+
+    flag: str
+    help: str = ""
+    kind: str = "value"
+    choices: tuple[str, ...] | None = None
+    off: str | None = None
+    off_value: Any = None
+    off_help: str = ""
 
 
-def _check_float(flag: str, value: Any, positive: bool) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise UsageError(f"{flag} must be a number (got {value!r})")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise UsageError(f"{flag} must be a finite number {'above' if positive else 'of at least'} 0 (got {value})")
-
-
-@dataclass
-class RunConfig:
+class RunConfig(BaseModel):
     """Everything that decides a run's result. Recorded in full in result.json."""
 
-    dataset: str = "synthetic"
-    split: str = "synthetic-paper"
-    method: str = "cxr-ml-gzsl"
-    backbone: str = "tiny-cnn"
-    text_encoder: str = "minilm"
-    class_text: str = "description"
-    seed: int = 0
-    data_seed: int = 0
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: Annotated[str, Cli("--dataset", "Dataset name [default: synthetic].")] = "synthetic"
+    split: Annotated[str, Cli("--split", "Class split name or YAML path [default: synthetic-paper].")] = (
+        "synthetic-paper")
+    method: Annotated[str, Cli("--method", "Method name [default: cxr-ml-gzsl].")] = "cxr-ml-gzsl"
+    backbone: Annotated[str, Cli("--backbone", "Backbone, e.g. tiny-cnn or timm:resnet18 [default: tiny-cnn].")] = (
+        "tiny-cnn")
+    text_encoder: Annotated[str, Cli("--text-encoder", "Text encoder [default: minilm].")] = "minilm"
+    class_text: Annotated[str, Cli("--class-text", "name, description or ensemble [default: description].")] = (
+        "description")
+    seed: Annotated[StrictInt, Cli("--seed", "Seed for model init, shuffling and augmentation [default: 0].")] = 0
+    data_seed: Annotated[StrictInt, Cli("--data-seed", "Seed of the synthetic world [default: 0].")] = 0
+    epochs: Annotated[StrictInt, Cli("--epochs", "Training epochs [default: 10].")] = 10
+    batch_size: Annotated[StrictInt, Cli("--batch-size", "[default: 32]")] = 32
+    lr: Annotated[float, Cli("--lr", "Adam learning rate [default: 0.001].")] = 1e-3
     weight_decay: float = 1e-5
     lr_factor: float | None = None  # ReduceLROnPlateau; None: the method's (paper: 0.01)
-    lr_patience: int | None = None  # None: the method's (paper: 10)
-    max_steps: int | None = None  # stop after this many optimizer steps
-    early_stop: int | None = None  # stop after this many epochs without a better val score
-    clip_grad: float | None = None  # max gradient norm
-    amp: bool = False  # autocast (bf16 on CPUs that support it, bf16/fp16 on GPUs)
-    channels_last: bool = False
-    tta: str = "none"  # test-time augmentation: none | tencrop
-    image_size: int | None = None  # None: the dataset's default
-    n_images: int | None = None  # synthetic world size; None: the dataset's default
-    augment: str = "shift"  # training augmentation: shift | paper | none (engine/augment.py); true/false = shift/none
-    pretrained: bool = True  # backbones with pretrained weights load them (offline); False: random
-    backbone_weights: str | None = None  # a local weights file for the backbone
-    root: str | None = None  # image folder of file-based datasets
-    metadata: str | None = None  # label file, where the dataset has a default
-    split_lists: str | None = None  # folder with train/val/test_list.txt
-    cache: str | None = None  # prepared pixel cache folder (default: ROOT/.zsbench-cache/...)
-    allow_missing: bool = False  # run even when more than 1% of the images are missing
+    lr_patience: StrictInt | None = None  # None: the method's (paper: 10)
+    max_steps: Annotated[StrictInt | None, Cli("--max-steps", "Stop after this many optimizer steps.")] = None
+    early_stop: Annotated[StrictInt | None, Cli(
+        "--early-stop", "Stop after this many epochs without a better val score.")] = None
+    clip_grad: Annotated[float | None, Cli("--clip-grad", "Clip gradients to this norm.")] = None
+    amp: Annotated[StrictBool, Cli(
+        "--amp", "Autocast: bf16 on CPUs that support it, bf16/fp16 on GPUs.", kind="switch")] = False
+    channels_last: Annotated[StrictBool, Cli("--channels-last", "channels_last memory format.", kind="switch")] = False
+    tta: Annotated[str, Cli("--tta", "Test-time augmentation [default: none].", choices=TTA_MODES)] = "none"
+    image_size: Annotated[StrictInt | None, Cli(
+        "--image-size", "Image side in pixels [default: the dataset's].")] = None
+    n_images: Annotated[StrictInt | None, Cli("--n-images", "Synthetic world size [default: 6000].")] = None
+    augment: Annotated[str, Cli(
+        "--augment", "Training augmentation: shift (small translation), paper (RandomResizedCrop + flip), none "
+        "[default: shift].", choices=AUGMENTATIONS, off="--no-augment", off_value="none",
+        off_help="Same as --augment none.")] = "shift"
+    pretrained: Annotated[StrictBool, Cli(
+        "--no-pretrained", "Start the backbone from random weights.", kind="negated")] = True
+    backbone_weights: Annotated[str | None, Cli(
+        "--backbone-weights", "Local weights file for the backbone (e.g. a timm checkpoint).")] = None
+    root: Annotated[str | None, Cli(
+        "--root", "Image folder of a file-based dataset (nih, chexpert, padchest, csv).")] = None
+    metadata: Annotated[str | None, Cli(
+        "--metadata", "Label file [default: the copy the dataset ships, where there is one].")] = None
+    split_lists: Annotated[str | None, Cli(
+        "--split-lists", "Folder with train_list.txt / val_list.txt / test_list.txt.")] = None
+    cache: Annotated[str | None, Cli(
+        "--cache", "Prepared pixel cache folder [default: ROOT/.zsbench-cache/DATASET-SIZE].")] = None
+    allow_missing: Annotated[StrictBool, Cli(
+        "--allow-missing", "Run even if more than 1% of images are missing.", kind="switch")] = False
     # frozen-backbone feature cache folder; "auto": OUT/.features; None: off (engine/feature_cache.py)
-    feature_cache: str | None = "auto"
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    selection: str = "val-seen"  # model selection: val-seen | gzsl (held-out seen classes)
-    val_unseen: int = 2  # with selection gzsl: how many seen classes play unseen on val
-    method_options: dict[str, Any] = field(default_factory=dict)
-    text_options: dict[str, Any] = field(default_factory=dict)  # e.g. pooling=cls, layer=penultimate
-    ks: tuple[int, ...] = (2, 3)
-    device: str = "auto"
-    out: str = "runs"
+    feature_cache: Annotated[str | None, Cli(
+        "--feature-cache", "Folder of the frozen-backbone feature cache [default: OUT/.features].",
+        off="--no-feature-cache", off_value=None,
+        off_help="Extract a frozen backbone's features in every step instead (keeps augmentation).")] = "auto"
+    dataset_options: Annotated[dict[str, Any], Cli(
+        "--dataset-option", "Dataset setting, e.g. uncertain=ignore (repeatable).", kind="pairs")] = Field(
+        default_factory=dict)
+    selection: Annotated[str, Cli(
+        "--selection", "Model selection: val seen AUROC, or GZSL validation with held-out seen classes.",
+        choices=SELECTIONS)] = "val-seen"
+    val_unseen: Annotated[StrictInt, Cli(
+        "--val-unseen", "With --selection gzsl: seen classes held out [default: 2].")] = 2
+    method_options: Annotated[dict[str, Any], Cli(
+        "--method-option", "Method setting, e.g. margin=0.2 (repeatable).", kind="pairs")] = Field(
+        default_factory=dict)
+    text_options: Annotated[dict[str, Any], Cli(
+        "--text-option", "Text-encoder setting, e.g. pooling=cls or layer=penultimate (repeatable).",
+        kind="pairs")] = Field(default_factory=dict)
+    ks: Annotated[tuple[StrictInt, ...], Cli(
+        "--k", "k for p/r/f1@k (repeatable) [default: 2 and 3].", kind="repeat")] = (2, 3)
+    device: Annotated[str, Cli("--device", "auto, cpu or cuda [default: auto].")] = "auto"
+    out: Annotated[str, Cli("--out", "Folder for run directories [default: runs].")] = "runs"
 
-    def __post_init__(self) -> None:
-        # Every number is checked here, before any data is loaded: a meaningless value (a negative
-        # clip norm flips the gradient, a NaN learning rate trains nothing) must never run.
-        _check_int("--seed", self.seed, 0, MAX_SEED)
-        _check_int("--data-seed", self.data_seed, 0, MAX_SEED)
-        _check_int("--epochs", self.epochs, 1)
-        _check_int("--batch-size", self.batch_size, 2)
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _named_recipe(cls, value: Any) -> Any:
+        # configs and results written before the recipes had names hold augment: true/false
+        return {True: "shift", False: "none"}.get(value, value) if isinstance(value, bool) else value
+
+    @field_validator("lr", "weight_decay", "lr_factor", "clip_grad", mode="before")
+    @classmethod
+    def _number(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        if isinstance(value, bool):  # lax floats would read true as 1.0
+            raise UsageError(f"{flag_of(info.field_name)} must be a number (got {value!r})")
+        if isinstance(value, str):  # YAML 1.1 reads 1e-5 as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise UsageError(f"config {info.field_name}: {value!r} is not a number") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_values(self) -> RunConfig:
+        _check_range("--seed", self.seed, 0, MAX_SEED)
+        _check_range("--data-seed", self.data_seed, 0, MAX_SEED)
+        _check_range("--epochs", self.epochs, 1)
+        _check_range("--batch-size", self.batch_size, 2)
         _check_float("--lr", self.lr, positive=True)
         _check_float("weight_decay", self.weight_decay, positive=False)
         if self.lr_factor is not None:
             _check_float("lr_factor", self.lr_factor, positive=True)
             if self.lr_factor >= 1:
                 raise UsageError(f"lr_factor must be below 1: it multiplies the learning rate (got {self.lr_factor})")
-        if self.lr_patience is not None:
-            _check_int("lr_patience", self.lr_patience, 0)
-        if self.max_steps is not None:
-            _check_int("--max-steps", self.max_steps, 1)
-        if self.early_stop is not None:
-            _check_int("--early-stop", self.early_stop, 1)
+        for flag, value, low in (("lr_patience", self.lr_patience, 0), ("--max-steps", self.max_steps, 1),
+                                 ("--early-stop", self.early_stop, 1), ("--image-size", self.image_size, 8),
+                                 ("--n-images", self.n_images, 1), ("--val-unseen", self.val_unseen, 1)):
+            if value is not None:
+                _check_range(flag, value, low)
         if self.clip_grad is not None:
             _check_float("--clip-grad", self.clip_grad, positive=True)
-        if self.image_size is not None:
-            _check_int("--image-size", self.image_size, 8)
-        if self.n_images is not None:
-            _check_int("--n-images", self.n_images, 1)
-        _check_int("--val-unseen", self.val_unseen, 1)
-        if isinstance(self.augment, bool):  # configs and results written before the recipes had names
-            self.augment = "shift" if self.augment else "none"
-        if self.augment not in AUGMENTATIONS:
-            raise UsageError(f"--augment must be one of {', '.join(AUGMENTATIONS)} (got {self.augment!r})")
-        if self.tta not in ("none", "tencrop"):
-            raise UsageError(f"--tta must be none or tencrop (got {self.tta!r})")
-        if self.selection not in ("val-seen", "gzsl"):
-            raise UsageError(f"--selection must be val-seen or gzsl (got {self.selection!r})")
-        if not self.ks or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in self.ks):
+        for name, choices in (("augment", AUGMENTATIONS), ("tta", TTA_MODES), ("selection", SELECTIONS)):
+            if getattr(self, name) not in choices:
+                raise UsageError(f"--{name} must be one of {', '.join(choices)} (got {getattr(self, name)!r})")
+        if not self.ks or not all(k >= 1 for k in self.ks):
             raise UsageError(f"top-k values must be positive integers (got {self.ks})")
         if not self.out:
             raise UsageError("--out must name a folder")
-        for name in ("dataset_options", "method_options", "text_options"):
-            if not isinstance(getattr(self, name), dict):
-                raise UsageError(f"config {name} must be a mapping of option: value")
-        self.ks = tuple(int(k) for k in self.ks)
+        return self
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise UsageError(describe_validation_error(exc, type(self))) from None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = self.model_dump()
         d["ks"] = list(self.ks)
         return d
 
+    def replace(self, **changes: Any) -> RunConfig:
+        """A checked copy with ``changes`` applied (``dataclasses.replace`` for this model)."""
+        return RunConfig(**{**self.to_dict(), **changes})
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise UsageError(f"unknown config keys {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-                             f"{close_matches(unknown[0], known)}")
-        data = dict(data)
-        for name in FLOAT_FIELDS:  # YAML 1.1 reads 1e-5 as a string
-            if isinstance(data.get(name), str):
-                try:
-                    data[name] = float(data[name])
-                except ValueError:
-                    raise UsageError(f"config {name}: {data[name]!r} is not a number") from None
-        if "ks" in data:
-            data["ks"] = tuple(data["ks"])
         return cls(**data)
 
     @classmethod
@@ -158,3 +206,38 @@ class RunConfig:
         if not isinstance(raw, dict):
             raise UsageError(f"config {path} must be a mapping of option: value")
         return cls.from_dict(raw)
+
+
+def cli_marker(name: str) -> Cli | None:
+    """The :class:`Cli` marker of a RunConfig field, or None for fields without a flag."""
+    return next((m for m in RunConfig.model_fields[name].metadata if isinstance(m, Cli)), None)
+
+
+def flag_of(name: str) -> str:
+    """How error messages name a field: its flag where it has one, else the config key."""
+    marker = cli_marker(name)
+    return marker.flag if marker is not None and marker.kind == "value" else name
+
+
+def describe_validation_error(exc: pydantic.ValidationError, model: type[BaseModel]) -> str:
+    """The first problem of a pydantic validation of ``model`` as one line: an unknown key with the
+    valid keys and a did-you-mean, or a bad value with the flag or key that holds it."""
+    error = exc.errors()[0]
+    loc = [str(p) for p in error.get("loc", ())]
+    known = sorted(model.model_fields)
+    if error.get("type") == "extra_forbidden":
+        return f"unknown config keys {loc[0]}; known: {', '.join(known)}{close_matches(loc[0], known)}"
+    where = flag_of(loc[0]) if loc and loc[0] in model.model_fields else ".".join(loc)
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{where}: {message} (got {error.get('input')!r})"
+
+
+def _check_range(flag: str, value: int, low: int, high: int | None = None) -> None:
+    if value < low or (high is not None and value > high):
+        span = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise UsageError(f"{flag} must be {span} (got {value})")
+
+
+def _check_float(flag: str, value: float, positive: bool) -> None:
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise UsageError(f"{flag} must be a finite number {'above' if positive else 'of at least'} 0 (got {value})")

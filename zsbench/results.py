@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from zsbench.errors import UsageError
+from zsbench.result_schema import RESULT_SCHEMA_VERSION  # noqa: F401  (re-exported for readers)
 
-RESULT_SCHEMA_VERSION = 1
 ERROR_FILE = "error.txt"  # in the folder of a run that failed
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from zsbench.cli.run_cmd import _parse_options
-from zsbench.config import AUGMENTATIONS
+from zsbench.cli.config_options import config_flags, config_overrides, parse_pairs
 from zsbench.errors import UsageError
 
 #: grid axis -> its option name
@@ -22,22 +20,8 @@ AXIS_OPTIONS = {
     "splits": "--splits",
     "seeds": "--seeds",
 }
-#: RunConfig fields settable for every run, as in `zsbench run` (flag name -> click kwargs)
-BASE_OPTIONS: dict[str, dict[str, Any]] = {
-    "--dataset": {"help": "Dataset of every run [default: synthetic]."},
-    "--data-seed": {"type": int, "help": "Seed of the synthetic world [default: 0]."},
-    "--epochs": {"type": int}, "--batch-size": {"type": int}, "--lr": {"type": float},
-    "--image-size": {"type": int}, "--n-images": {"type": int},
-    "--backbone-weights": {}, "--root": {}, "--metadata": {}, "--split-lists": {}, "--cache": {},
-    "--selection": {"type": click.Choice(["val-seen", "gzsl"])}, "--val-unseen": {"type": int},
-    "--max-steps": {"type": int}, "--early-stop": {"type": int}, "--clip-grad": {"type": float},
-    "--tta": {"type": click.Choice(["none", "tencrop"])},
-    "--augment": {"type": click.Choice(AUGMENTATIONS)},
-    "--device": {"help": "auto, cpu or cuda [default: auto]."},
-}
-BASE_FLAGS = {"--allow-missing": "allow_missing", "--amp": "amp", "--channels-last": "channels_last"}
-KV_OPTIONS = {"--dataset-option": "dataset_options", "--text-option": "text_options",
-              "--method-option": "method_options"}
+#: the RunConfig fields a sweep does not take from run flags: its grid axes, and --out (the sweep's)
+SWEEP_OWN_FIELDS = ("method", "backbone", "text_encoder", "class_text", "split", "seed", "out")
 
 
 def _grid_and_base_options(f: Any) -> Any:
@@ -46,23 +30,11 @@ def _grid_and_base_options(f: Any) -> Any:
                      help=f"Grid axis: {axis.replace('_', ' ')} (comma-separated, repeatable).")
         for axis, flag in AXIS_OPTIONS.items()
     ]
-    options += [click.option(flag, **{"help": "As for `zsbench run`.", **kwargs})
-                for flag, kwargs in BASE_OPTIONS.items()]
-    options += [click.option(flag, name, is_flag=True, default=None, help="As for `zsbench run`.")
-                for flag, name in BASE_FLAGS.items()]
-    options += [
-        click.option("--no-augment", "augment", flag_value="none", default=None, help="Same as --augment none."),
-        click.option("--no-pretrained", "pretrained", flag_value=False, default=None,
-                     help="Start backbones from random weights."),
-        click.option("--k", "ks", type=int, multiple=True, help="k for p/r/f1@k (repeatable)."),
-    ]
-    options += [click.option(flag, name, multiple=True, metavar="KEY=VALUE", help="As for `zsbench run` (repeatable).")
-                for flag, name in KV_OPTIONS.items()]
     options.append(click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
                                 help="Any other RunConfig field for every run, e.g. weight_decay=0 (repeatable)."))
     for option in reversed(options):
         f = option(f)
-    return f
+    return config_flags(exclude=SWEEP_OWN_FIELDS)(f)
 
 
 def _axis_values(values: tuple[str, ...]) -> list[str]:
@@ -83,33 +55,28 @@ def _build_grid(config_file: str | None, axes: dict[str, tuple[str, ...]], rando
                     items = [int(s) for s in items]
                 except ValueError:
                     raise UsageError(f"--seeds takes integers (got {', '.join(items)})") from None
-            grid = replace(grid, **{axis: items})
+            grid = grid.model_copy(update={axis: items})
     if axes["splits"] and random_count is not None:
         raise UsageError("give --splits or --random, not both")
     if axes["splits"]:
-        grid = replace(grid, random=None)
+        grid = grid.model_copy(update={"random": None})
     if random_count is not None:
-        grid = replace(grid, splits=[], random=RandomSplits(random_count, 4 if n_unseen is None else n_unseen,
-                                                             0 if split_seed is None else split_seed, min_coverage))
+        random = RandomSplits(count=random_count, n_unseen=4 if n_unseen is None else n_unseen,
+                              seed=0 if split_seed is None else split_seed, min_coverage=min_coverage)
+        grid = grid.model_copy(update={"splits": [], "random": random})
     elif n_unseen is not None or split_seed is not None or min_coverage is not None:
         if grid.random is None:
             raise UsageError("--n-unseen, --split-seed and --min-coverage go with --random N "
                              "(or random: in the sweep config)")
         given = {"n_unseen": n_unseen, "seed": split_seed, "min_coverage": min_coverage}
-        grid = replace(grid, random=replace(grid.random, **{k: v for k, v in given.items() if v is not None}))
-    return replace(grid, base={**grid.base, **base})
+        random = RandomSplits(**{**grid.random.model_dump(), **{k: v for k, v in given.items() if v is not None}})
+        grid = grid.model_copy(update={"random": random})
+    return grid.model_copy(update={"base": {**grid.base, **base}})
 
 
-def _base_overrides(flags: dict[str, Any], kv: dict[str, tuple[str, ...]], ks: tuple[int, ...],
-                    settings: tuple[str, ...]) -> dict[str, Any]:
-    base = {k: v for k, v in flags.items() if v is not None}
-    for name, pairs in kv.items():
-        if pairs:
-            base[name] = _parse_options(pairs)
-    if ks:
-        base["ks"] = list(ks)
-    base.update(_parse_options(settings))
-    return base
+def _base_overrides(flags: dict[str, Any], settings: tuple[str, ...]) -> dict[str, Any]:
+    """The RunConfig values every run takes from the run flags and ``--set FIELD=VALUE``."""
+    return {**config_overrides(flags, exclude=SWEEP_OWN_FIELDS), **parse_pairs(settings)}
 
 
 GRID_COLUMNS = ("method", "backbone", "text_encoder", "class_text", "split", "seed")
@@ -200,7 +167,7 @@ def sweep_command(ctx: click.Context, config_file: str | None, out: str | None, 
                   n_unseen: int | None, split_seed: int | None, min_coverage: float | None, executor: str,
                   workers: int | None, address: str | None, cpus_per_run: int, gpus_per_run: float | None,
                   skip_existing: bool, resume_out: str | None, dry_run: bool, as_json: bool, quiet: bool,
-                  ks: tuple[int, ...], settings: tuple[str, ...], **flags: Any) -> None:
+                  settings: tuple[str, ...], **flags: Any) -> None:
     """Run every combination of methods, backbones, text encoders, class texts, class splits and
     seeds. Each run goes to OUT/runs/<key>-<hash>; a run is complete when its result.json exists."""
     from zsbench.cli.sweep_progress import sweep_display
@@ -210,8 +177,7 @@ def sweep_command(ctx: click.Context, config_file: str | None, out: str | None, 
     from zsbench.sweep.executors import make_executor
 
     axes = {axis: flags.pop(axis) for axis in AXIS_OPTIONS}
-    kv = {name: flags.pop(name) for name in KV_OPTIONS.values()}
-    base = _base_overrides(flags, kv, ks, settings)
+    base = _base_overrides(flags, settings)
     grid = None
     if resume_out:
         given = [config_file, out, random_count, n_unseen, split_seed, min_coverage, *base.values(),

@@ -6,14 +6,48 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import pydantic
 import yaml
+from pydantic import BaseModel, ConfigDict, StrictStr
 
 from zsbench.errors import ClassSplitError, UnknownNameError, did_you_mean
 
-#: the keys a split file may hold (``ClassSplit.to_dict`` writes them)
-SPLIT_KEYS = ("name", "dataset", "seen", "unseen", "generator", "keep_no_finding")
+
+class SplitFile(BaseModel):
+    """What a split file may hold (``ClassSplit.to_dict`` writes it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr | None = None
+    dataset: StrictStr | None = None
+    seen: list[StrictStr]
+    unseen: list[StrictStr]
+    generator: dict[str, Any] | None = None  # how the split was made, e.g. kind: manual
+    keep_no_finding: list[Literal["train", "val", "test"]] | None = None
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], path: Path) -> SplitFile:
+        """``raw`` checked; the first problem is a one-line ClassSplitError naming the file."""
+        try:
+            return cls.model_validate(raw)
+        except pydantic.ValidationError as exc:
+            error = exc.errors()[0]
+            key = str(error["loc"][0]) if error.get("loc") else "?"
+            if error.get("type") == "extra_forbidden":
+                hint = did_you_mean(key, SPLIT_KEYS)
+                message = f"{path}: unknown key {key!r}; {hint} (a split has {', '.join(SPLIT_KEYS)})"
+                raise ClassSplitError(message) from None
+            raise ClassSplitError(f"{path}: '{key}:' must be {SPLIT_KEY_SHAPES.get(key, 'valid')}") from None
+
+
+#: the keys a split file may hold
+SPLIT_KEYS = tuple(SplitFile.model_fields)
+SPLIT_KEY_SHAPES = {
+    "name": "text", "dataset": "text", "seen": "a list of class names", "unseen": "a list of class names",
+    "generator": "a mapping (e.g. kind: manual)", "keep_no_finding": "a list of parts among train, val, test",
+}
 
 
 @dataclass(frozen=True)
@@ -122,26 +156,13 @@ def load_class_split(spec: str) -> ClassSplit:
         raise ClassSplitError(f"{path}{at}: not valid YAML; fix the file") from None
     if not isinstance(raw, dict) or "seen" not in raw or "unseen" not in raw:
         raise ClassSplitError(f"{path}: needs 'seen:' and 'unseen:' lists of class names")
-    unknown = sorted(str(k) for k in raw if k not in SPLIT_KEYS)
-    if unknown:
-        hint = did_you_mean(unknown[0], SPLIT_KEYS)
-        raise ClassSplitError(f"{path}: unknown key {unknown[0]!r}; {hint} (a split has {', '.join(SPLIT_KEYS)})")
-    if raw.get("name") is not None and not isinstance(raw["name"], str):
-        raise ClassSplitError(f"{path}: 'name:' must be text")
-    if raw.get("generator") is not None and not isinstance(raw["generator"], dict):
-        raise ClassSplitError(f"{path}: 'generator:' must be a mapping (e.g. kind: manual)")
-    for key in ("seen", "unseen"):
-        if not isinstance(raw[key], list) or not all(isinstance(x, str) for x in raw[key]):
-            raise ClassSplitError(f"{path}: '{key}:' must be a list of class names")
-    keep = raw.get("keep_no_finding") or []
-    if not isinstance(keep, list) or not set(keep) <= {"train", "val", "test"}:
-        raise ClassSplitError(f"{path}: 'keep_no_finding:' must list parts among train, val, test")
+    data = SplitFile.parse(raw, path)
     return ClassSplit(
-        keep_no_finding=tuple(keep),
-        name=str(raw.get("name", path.stem)),
-        seen=tuple(raw["seen"]),
-        unseen=tuple(raw["unseen"]),
-        dataset=raw.get("dataset"),
-        generator=dict(raw.get("generator") or {}),
+        keep_no_finding=tuple(data.keep_no_finding or ()),
+        name=data.name if data.name is not None else path.stem,
+        seen=tuple(data.seen),
+        unseen=tuple(data.unseen),
+        dataset=data.dataset,
+        generator=dict(data.generator or {}),
         path=str(path),
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import fnmatch
 import glob
 import itertools
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from zsbench.config import RunConfig
 from zsbench.data.class_splits import ClassSplit, available_splits, load_class_split
@@ -27,10 +28,21 @@ AXES = {
 GLOB_CHARS = "*?["
 
 
-@dataclass(frozen=True)
-class RandomSplits:
+def _unknown_keys(exc: pydantic.ValidationError) -> list[str]:
+    return sorted(str(e["loc"][0]) for e in exc.errors() if e.get("type") == "extra_forbidden")
+
+
+def _first_problem(exc: pydantic.ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(p) for p in error.get("loc", ())) or "?"
+    return f"{key}: {str(error.get('msg', 'invalid value')).removeprefix('Value error, ')} (got {error.get('input')!r})"
+
+
+class RandomSplits(BaseModel):
     """``count`` random class splits of ``n_unseen`` unseen classes, drawn with ``seed``
     (``zsbench.data.random_splits.make_random_splits``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     count: int
     n_unseen: int = 4
@@ -41,64 +53,75 @@ class RandomSplits:
     def from_dict(cls, data: Any) -> RandomSplits:
         if not isinstance(data, dict):
             raise UsageError("sweep config 'random:' must be a mapping with count, n_unseen and seed")
-        known = ("count", "n_unseen", "seed", "min_coverage")
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise UsageError(f"unknown keys under 'random:': {', '.join(unknown)}; known: {', '.join(known)}"
-                             f"{close_matches(unknown[0], known)}")
-        if "count" not in data:
-            raise UsageError("sweep config 'random:' needs count")
         try:
-            values: dict[str, Any] = {k: int(v) for k, v in data.items() if k != "min_coverage"}
-            if data.get("min_coverage") is not None:
-                values["min_coverage"] = float(data["min_coverage"])
-            return cls(**values)
-        except (TypeError, ValueError):
-            raise UsageError("sweep config 'random:' values must be integers (min_coverage: a share 0-1)") from None
+            return cls.model_validate(data)
+        except pydantic.ValidationError as exc:
+            known = list(cls.model_fields)
+            unknown = _unknown_keys(exc)
+            if unknown:
+                raise UsageError(f"unknown keys under 'random:': {', '.join(unknown)}; known: {', '.join(known)}"
+                                 f"{close_matches(unknown[0], known)}") from None
+            if exc.errors()[0].get("type") == "missing":
+                raise UsageError("sweep config 'random:' needs count") from None
+            raise UsageError(f"sweep config 'random:' {_first_problem(exc)}") from None
 
 
-@dataclass
-class SweepGrid:
+class SweepGrid(BaseModel):
     """The axes of a sweep (an empty axis takes its single value from ``base``, else RunConfig's
-    default) and ``base``, the RunConfig fields every run shares."""
+    default) and ``base``, the RunConfig fields every run shares. A sweep file holds these keys."""
 
-    methods: list[str] = field(default_factory=list)
-    backbones: list[str] = field(default_factory=list)
-    text_encoders: list[str] = field(default_factory=list)
-    class_texts: list[str] = field(default_factory=list)
-    splits: list[str] = field(default_factory=list)  # names, YAML paths or glob patterns
-    seeds: list[int] = field(default_factory=list)
+    model_config = ConfigDict(extra="forbid")
+
+    methods: list[str] = Field(default_factory=list)
+    backbones: list[str] = Field(default_factory=list)
+    text_encoders: list[str] = Field(default_factory=list)
+    class_texts: list[str] = Field(default_factory=list)
+    splits: list[str] = Field(default_factory=list)  # names, YAML paths or glob patterns
+    seeds: list[int] = Field(default_factory=list)
     random: RandomSplits | None = None
-    base: dict[str, Any] = field(default_factory=dict)
+    base: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("methods", "backbones", "text_encoders", "class_texts", "splits", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, value: Any) -> Any:
+        return [] if value is None else value if isinstance(value, list) else [value]
+
+    @field_validator("random", mode="before")
+    @classmethod
+    def _random(cls, value: Any) -> Any:
+        return value if value is None or isinstance(value, RandomSplits) else RandomSplits.from_dict(value)
+
+    @field_validator("base", mode="before")
+    @classmethod
+    def _base(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise UsageError("'base:' must be a mapping of RunConfig fields")
+        return value
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "sweep config") -> SweepGrid:
         if not isinstance(data, dict):
             raise UsageError(f"{where} must be a mapping (methods:, splits:, seeds:, base: ...)")
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise UsageError(f"{where}: unknown keys {', '.join(unknown)}; known: {', '.join(known)}"
-                             f"{close_matches(unknown[0], known)}")
-        values: dict[str, Any] = {}
-        for axis in AXES:
-            if data.get(axis) is None:
-                continue
-            raw = data[axis] if isinstance(data[axis], list) else [data[axis]]
-            if axis == "seeds":
-                try:
-                    values[axis] = [int(s) for s in raw]
-                except (TypeError, ValueError):
-                    raise UsageError(f"{where}: seeds must be integers") from None
-            else:
-                values[axis] = [str(v) for v in raw]
-        if data.get("random") is not None:
-            values["random"] = RandomSplits.from_dict(data["random"])
-        base = data.get("base") or {}
-        if not isinstance(base, dict):
-            raise UsageError(f"{where}: 'base:' must be a mapping of RunConfig fields")
-        values["base"] = dict(base)
-        return cls(**values)
+        try:
+            return cls.model_validate(data)
+        except pydantic.ValidationError as exc:
+            known = list(cls.model_fields)
+            unknown = _unknown_keys(exc)
+            if unknown:
+                raise UsageError(f"{where}: unknown keys {', '.join(unknown)}; known: {', '.join(known)}"
+                                 f"{close_matches(unknown[0], known)}") from None
+            raise UsageError(f"{where}: {_first_problem(exc)}") from None
+        except UsageError as exc:
+            raise UsageError(f"{where}: {exc}") from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SweepGrid:
@@ -122,7 +145,7 @@ class SweepGrid:
     def to_dict(self) -> dict[str, Any]:
         return {
             **{axis: list(getattr(self, axis)) for axis in AXES},
-            "random": None if self.random is None else vars(self.random).copy(),
+            "random": None if self.random is None else self.random.model_dump(),
             "base": dict(self.base),
         }
 
