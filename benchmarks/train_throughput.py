@@ -32,7 +32,7 @@ from zsbench.data.pixel_cache import prepare_cache
 from zsbench.data.synthetic.world import SyntheticWorld
 from zsbench.engine.trainer import TrainSettings, ZeroShotModel, autocast_for
 from zsbench.methods.cxr_ml_gzsl import CxrMlGzsl, CxrMlGzslConfig
-from zsbench.registry import BACKBONES, ensure_builtins
+from zsbench.registry import BACKBONES
 
 
 def make_model(device: torch.device) -> ZeroShotModel:
@@ -76,7 +76,6 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    ensure_builtins()
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     n_images = (args.steps + 1) * args.batch_size

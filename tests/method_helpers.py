@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from zsbench.backbones.tiny_cnn import TinyCNN
-from zsbench.engine.trainer import TrainOutcome, TrainSettings, ZeroShotModel, train
+from zsbench.engine.trainer import TrainData, TrainHooks, TrainOutcome, TrainSettings, ZeroShotModel, train
 from zsbench.methods.base import Method
 
 TEXT_DIM = 8
@@ -38,8 +38,8 @@ def train_briefly(method: Method, classes: int = 4, epochs: int = 1) -> tuple[Ze
     model = ZeroShotModel(TinyCNN(input_size=32), method)
     before = snapshot(model)
     settings = TrainSettings(epochs=epochs, batch_size=8, lr=1e-2, weight_decay=0.0, lr_factor=0.1,
-                             lr_patience=5, seed=0, augment="none")
-    outcome = train(model, pixels, labels, embeddings, settings, validate=lambda _m: 0.0, keep="last")
+                             lr_patience=5, seed=0, augment="none", keep="last")
+    outcome = train(model, TrainData(pixels, labels, embeddings), settings, TrainHooks(validate=lambda _m: 0.0))
     return model, before, outcome
 
 

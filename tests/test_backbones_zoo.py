@@ -8,9 +8,8 @@ from zsbench.backbones import prepare_batch
 from zsbench.backbones.base import Preprocess
 from zsbench.data.base import ClassInfo
 from zsbench.errors import DataError, UsageError
-from zsbench.registry import BACKBONES, TEXT_ENCODERS, ensure_builtins
+from zsbench.registry import BACKBONES, TEXT_ENCODERS
 
-ensure_builtins()
 PIXELS = torch.randint(0, 256, (2, 1, 64, 64), dtype=torch.uint8)
 
 

@@ -18,7 +18,7 @@ from torch import nn
 from zsbench.backbones.base import Backbone, Preprocess
 from zsbench.engine import distributed
 from zsbench.engine.distributed import DistContext
-from zsbench.engine.trainer import TrainSettings, ZeroShotModel, seen_auroc_validator, train
+from zsbench.engine.trainer import TrainData, TrainHooks, TrainSettings, ZeroShotModel, seen_auroc_validator, train
 from zsbench.errors import UsageError
 from zsbench.methods.supervised import Supervised
 
@@ -78,7 +78,7 @@ def test_torchrun_run_matches_one_process_run(tmp_path):
 # --- the DDP step itself: without BatchNorm, two ranks give one process's weights -----------------
 
 SIZE, N, SETTINGS = 16, 64, TrainSettings(epochs=2, batch_size=16, lr=1e-2, weight_decay=0.0,
-                                          lr_factor=0.5, lr_patience=0, seed=3)
+                                          lr_factor=0.5, lr_patience=0, seed=3, keep="last")
 
 
 class _PlainCNN(Backbone):
@@ -125,7 +125,7 @@ def _train(dist: DistContext | None) -> tuple[ZeroShotModel, list[dict[str, floa
         calls.append(1)
         return validate(m)
 
-    out = train(model, pixels[:N], labels[:N], emb, SETTINGS, validate=counted, keep="last", dist=dist)
+    out = train(model, TrainData(pixels[:N], labels[:N], emb), SETTINGS, TrainHooks(counted), dist=dist)
     return model, out.history, len(calls)
 
 

@@ -14,6 +14,8 @@ from tests.conftest import TINY_RUN
 from zsbench.backbones.base import prepare_batch
 from zsbench.backbones.tiny_cnn import TinyCNN
 from zsbench.engine.trainer import (
+    TrainData,
+    TrainHooks,
     TrainSettings,
     ZeroShotModel,
     score_images,
@@ -113,17 +115,22 @@ def _settings(**kw):
     return TrainSettings(**{**base, **kw})
 
 
+def _train(model, pixels, labels, emb, settings, **hooks):
+    return train(model, TrainData(pixels, labels, emb), settings, TrainHooks(**hooks))
+
+
 def test_early_stopping_and_max_steps():
     model, pixels, labels, emb = _tiny_problem()
     scores = iter([0.9, 0.5, 0.4, 0.3, 0.2])
-    out = train(model, pixels, labels, emb, _settings(epochs=5, early_stop=2), validate=lambda m: next(scores))
+    out = _train(model, pixels, labels, emb, _settings(epochs=5, early_stop=2), validate=lambda m: next(scores))
     assert out.stopped_early and len(out.history) == 3 and out.best_epoch == 1
     model, pixels, labels, emb = _tiny_problem()
     seen = []
-    out = train(model, pixels, labels, emb, _settings(epochs=5, max_steps=6),
-                validate=lambda m: 0.5, progress=lambda stage, done, total, info: seen.append((stage, done, total)))
+    out = _train(model, pixels, labels, emb, _settings(epochs=5, max_steps=6), validate=lambda m: 0.5,
+                 progress=seen.append)
     assert len(out.history) == 2  # 4 steps per epoch: the budget ends in epoch 2
-    assert max(d for s, d, t in seen if s == "train") == 6
+    assert [e.done for e in seen if e.stage == "train"] == [1, 2, 3, 4, 5, 6]
+    assert all(e.total == 6 for e in seen if e.stage == "train")
 
 
 def test_the_schedule_can_follow_the_validation_loss():
@@ -132,8 +139,8 @@ def test_the_schedule_can_follow_the_validation_loss():
     for monitor in ("val_score", "val_loss"):
         model, pixels, labels, emb = _tiny_problem()
         scores, losses = iter([0.5, 0.6, 0.7, 0.8]), iter([1.0, 2.0, 3.0, 4.0])
-        out = train(model, pixels, labels, emb, _settings(epochs=4, lr_patience=0, lr_monitor=monitor),
-                    validate=lambda m, s=scores: next(s), val_loss=lambda m, v=losses: next(v))
+        out = _train(model, pixels, labels, emb, _settings(epochs=4, lr_patience=0, lr_monitor=monitor),
+                     validate=lambda m, s=scores: next(s), val_loss=lambda m, v=losses: next(v))
         lrs[monitor] = [h["lr"] for h in out.history]
         assert out.best_epoch == 4  # selection still follows the validation score
         assert ("val_loss" in out.history[0]) == (monitor == "val_loss")
@@ -141,7 +148,7 @@ def test_the_schedule_can_follow_the_validation_loss():
     assert lrs["val_loss"] == pytest.approx([1e-3, 1e-4, 1e-5, 1e-6])
     model, pixels, labels, emb = _tiny_problem()
     with pytest.raises(ValueError, match="val_loss function"):
-        train(model, pixels, labels, emb, _settings(lr_monitor="val_loss"), validate=lambda m: 0.5)
+        _train(model, pixels, labels, emb, _settings(lr_monitor="val_loss"), validate=lambda m: 0.5)
 
 
 def test_seen_loss_validator_is_the_methods_loss_in_eval_mode():
@@ -160,8 +167,8 @@ def test_seen_loss_validator_is_the_methods_loss_in_eval_mode():
 def test_autocast_channels_last_and_clipping_train():
     model, pixels, labels, emb = _tiny_problem()
     before = [p.detach().clone() for p in model.parameters()]
-    out = train(model, pixels, labels, emb, _settings(epochs=1, amp=True, channels_last=True, clip_grad=1.0),
-                validate=lambda m: 0.5)
+    out = _train(model, pixels, labels, emb, _settings(epochs=1, amp=True, channels_last=True, clip_grad=1.0),
+                 validate=lambda m: 0.5)
     assert np.isfinite(out.history[0]["train_loss"])
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
@@ -169,7 +176,7 @@ def test_autocast_channels_last_and_clipping_train():
 def test_nan_loss_stops_with_a_clear_error():
     model, pixels, labels, emb = _tiny_problem()
     with pytest.raises(TrainingError, match="loss became nan at epoch 1 step 1"):
-        train(model, pixels, labels, emb * float("nan"), _settings(), validate=lambda m: 0.5)
+        _train(model, pixels, labels, emb * float("nan"), _settings(), validate=lambda m: 0.5)
 
 
 def test_ten_crops_and_tta_scores():

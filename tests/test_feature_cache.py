@@ -29,7 +29,7 @@ from zsbench.engine.feature_cache import (
 )
 from zsbench.engine.trainer import score_images
 from zsbench.results import to_json
-from zsbench.runner import _build_model, create_dataset, run
+from zsbench.runner import build_model, create_dataset, run
 
 CPU = torch.device("cpu")
 TEXT_DIM = 32
@@ -112,7 +112,7 @@ def test_other_split_and_seed_hit_without_loading_an_image(cached_runs):
     # the cached features are what the seed-1 model's own backbone computes from the images
     config = _config(cached_runs["tmp"], seed=1)
     dataset = create_dataset(config)
-    model = _build_model(config, dataset, TEXT_DIM, 14, CPU)
+    model = build_model(config, dataset, TEXT_DIM, 14, CPU)
     table = dataset.table()
     ids = [str(i) for i in table.ids[table.part == "val"]]
     stored = torch.load(Path(record["dir"]) / record["parts"]["val"]["file"], weights_only=True)
@@ -159,7 +159,7 @@ def test_damaged_cache_files_are_recomputed(cached_runs, tmp_path):
 
 def _cache_key(config: RunConfig) -> str:
     dataset = create_dataset(config)
-    return FeatureCache.for_run(config, _build_model(config, dataset, TEXT_DIM, 14, CPU), dataset, CPU).key
+    return FeatureCache.for_run(config, build_model(config, dataset, TEXT_DIM, 14, CPU), dataset, CPU).key
 
 
 def test_key_follows_weights_and_preprocessing_not_the_run_seed(tmp_path):
@@ -168,7 +168,7 @@ def test_key_follows_weights_and_preprocessing_not_the_run_seed(tmp_path):
     assert _cache_key(config.replace(seed=5)) == key  # frozen backbone: initialised from the data seed
     assert _cache_key(config.replace(image_size=48)) != key
     dataset = create_dataset(config)
-    model = _build_model(config, dataset, TEXT_DIM, 14, CPU)
+    model = build_model(config, dataset, TEXT_DIM, 14, CPU)
     with torch.no_grad():
         next(model.backbone.parameters())[0].add_(1e-3)
     assert FeatureCache.for_run(config, model, dataset, CPU).key != key
@@ -177,8 +177,8 @@ def test_key_follows_weights_and_preprocessing_not_the_run_seed(tmp_path):
 def test_unfrozen_backbones_keep_the_run_seed():
     config = RunConfig(method="linear", n_images=200, image_size=32, text_encoder="random", device="cpu")
     dataset = create_dataset(config)
-    a = _build_model(config, dataset, TEXT_DIM, 14, CPU)
-    b = _build_model(config.replace(seed=1), dataset, TEXT_DIM, 14, CPU)
+    a = build_model(config, dataset, TEXT_DIM, 14, CPU)
+    b = build_model(config.replace(seed=1), dataset, TEXT_DIM, 14, CPU)
     assert not torch.equal(next(a.backbone.parameters()), next(b.backbone.parameters()))
     assert FeatureCache.for_run(config, a, dataset, CPU).record() == {"used": False,
                                                                      "reason": "the backbone is trained"}
@@ -187,7 +187,7 @@ def test_unfrozen_backbones_keep_the_run_seed():
 def test_cache_is_off_when_asked_or_with_tencrop(tmp_path):
     config = _config(tmp_path)
     dataset = create_dataset(config)
-    model = _build_model(config, dataset, TEXT_DIM, 14, CPU)
+    model = build_model(config, dataset, TEXT_DIM, 14, CPU)
     assert not FeatureCache.for_run(config.replace(feature_cache=None), model, dataset, CPU).used
     assert "tencrop" in FeatureCache.for_run(config.replace(tta="tencrop"), model, dataset, CPU).reason
     assert cache_folder(config.replace(feature_cache="auto")) == tmp_path / "runs" / ".features"
@@ -198,7 +198,7 @@ def test_cache_is_off_when_asked_or_with_tencrop(tmp_path):
 def test_stand_in_mirrors_the_backbone_and_passes_features_through(tmp_path):
     config = _config(tmp_path)
     dataset = create_dataset(config)
-    model = _build_model(config, dataset, TEXT_DIM, 14, CPU)
+    model = build_model(config, dataset, TEXT_DIM, 14, CPU)
     real, keys = model.backbone, list(model.state_dict())
     pixels = torch.from_numpy(dataset.load_images(dataset.table().ids[:4]))
     embeddings = torch.randn(14, TEXT_DIM)

@@ -9,7 +9,7 @@ from tests.method_helpers import TEXT_DIM, changed, fit_losses, train_briefly
 from zsbench.errors import UsageError
 from zsbench.methods.linear import LinearConfig, LinearEmbedding, create_linear, pairwise_hinge_loss
 from zsbench.methods.supervised import Supervised, create_supervised
-from zsbench.registry import METHODS, ensure_builtins
+from zsbench.registry import METHODS
 
 NAN = float("nan")
 SCORES = torch.tensor([[0.9, 0.2, 0.5], [0.1, 0.3, 0.2]])
@@ -92,14 +92,12 @@ ALL_METHODS = ["cxr-ml-gzsl", "lesa", "linear", "mlzsl", "supervised"]
 
 
 def test_every_method_is_registered_with_a_description():
-    ensure_builtins()
     for name in ALL_METHODS:
         assert name in METHODS and METHODS.entry(name).description
 
 
 @pytest.mark.parametrize("name", ALL_METHODS)
 def test_unknown_option_keys_are_usage_errors_naming_known_keys(name):
-    ensure_builtins()
     with pytest.raises(UsageError, match=f"unknown {name} option bogus; known: "):
         METHODS.create(name, feature_dim=8, text_dim=TEXT_DIM, feature_map_dim=4, options={"bogus": 1})
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from zsbench.cli.main import cli
 from zsbench.errors import UsageError
 from zsbench.options import NoOptions, OptionSet, checked_options, parse_option_set
-from zsbench.registry import DATASETS, TEXT_ENCODERS, Registry, RegistryEntry, ensure_builtins
+from zsbench.registry import DATASETS, TEXT_ENCODERS, Registry, RegistryEntry
 
 TINY = ["--n-images", "200", "--image-size", "32", "--epochs", "1"]
 
@@ -114,7 +114,6 @@ def test_the_table_covers_at_least_20_cases_across_every_source():
 
 
 def test_every_builtin_dataset_and_text_encoder_declares_its_options():
-    ensure_builtins()
     for registry in (DATASETS, TEXT_ENCODERS):
         for entry in registry.entries():
             if entry.origin == "built-in":

@@ -13,6 +13,7 @@ from rich.console import Console
 
 import zsbench
 from zsbench.cli import output
+from zsbench.progress import ProgressEvent
 
 PACKAGE = Path(zsbench.__file__).resolve().parent
 
@@ -52,7 +53,7 @@ def test_epoch_log_lines_carry_no_source_column(monkeypatch):
     stream = io.StringIO()
     monkeypatch.setattr(output, "stderr", Console(file=stream, width=200, force_terminal=False))
     with output.progress_reporter() as report:
-        report("epoch", 1, 3, {"epoch": 1, "train_loss": 0.5, "val_score": 0.75, "lr": 1e-3})
+        report(ProgressEvent("epoch", 1, 3, {"epoch": 1, "train_loss": 0.5, "val_score": 0.75, "lr": 1e-3}))
     text = stream.getvalue()
     assert "epoch 1: loss 0.5000  val 0.7500  lr 0.001" in text
     assert "output.py" not in text

@@ -104,7 +104,8 @@ def test_interrupted_sweep_refuses_without_skip_existing_then_resumes(tmp_path):
     first, second = (plan.run_path(r) for r in plan.runs)
 
     def interrupt_second_run_in_epoch_two(event: SweepEvent) -> None:
-        if event.key == plan.runs[1].key and event.stage == "train" and event.done > event.total // 2:
+        step = event.progress
+        if event.key == plan.runs[1].key and step is not None and step.stage == "train" and step.done > step.total // 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -187,7 +188,7 @@ def test_process_pool_runs_two_workers_with_one_thread_each(tmp_path):
         assert result["config"] == run.config.to_dict()
     kinds = {(e.kind, e.key) for e in events}
     assert all(("started", r.key) in kinds and ("finished", r.key) in kinds for r in plan.runs)
-    assert any(e.kind == "progress" and e.stage == "epoch" for e in events)  # forwarded from the workers
+    assert any(e.kind == "progress" and e.progress.stage == "epoch" for e in events)  # forwarded from the workers
 
 
 def test_ray_executor_runs_each_run_as_a_task(tmp_path):

@@ -5,9 +5,8 @@ import torch
 from zsbench.backbones import prepare_batch
 from zsbench.data.synthetic.world import SyntheticWorld
 from zsbench.errors import UnknownNameError, UsageError
-from zsbench.registry import BACKBONES, TEXT_ENCODERS, ensure_builtins
+from zsbench.registry import BACKBONES, TEXT_ENCODERS
 
-ensure_builtins()
 CLASSES = SyntheticWorld(n_images=60).classes()
 
 

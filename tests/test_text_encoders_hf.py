@@ -8,10 +8,9 @@ import pytest
 from zsbench.data.base import ClassInfo
 from zsbench.data.vocab import NIH_CLASSES
 from zsbench.errors import UsageError
-from zsbench.registry import TEXT_ENCODERS, ensure_builtins
+from zsbench.registry import TEXT_ENCODERS
 from zsbench.text.hf import EmbeddingCache, HFTextEncoder
 
-ensure_builtins()
 WORDS = ["fluid", "level", "at", "the", "base", "round", "opacity", "dense", "lucent", "lung", "upper", "zone"]
 CLASSES = [ClassInfo("Effusion", ("fluid level at the base",)), ClassInfo("Mass", ("round dense opacity",)),
            ClassInfo("Pneumothorax", ("lucent upper zone",))]

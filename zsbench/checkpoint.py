@@ -211,11 +211,8 @@ class LoadedCheckpoint:
 def load_checkpoint(path: str | Path, device: torch.device | None = None) -> LoadedCheckpoint:
     """Rebuild the backbone and method from the registries with the recorded config; load weights."""
     from zsbench.engine.trainer import create_model
-    from zsbench.registry import ensure_builtins
-
     raw = read_checkpoint(path)
     meta, where = raw.meta, str(raw.path)
-    ensure_builtins()
     spec = meta.backbone.get("spec", meta.config.get("backbone"))
     try:
         # the trained weights are loaded below, so nothing pretrained is fetched here

@@ -51,6 +51,20 @@ class RegistryConflictError(ZsbenchError):
     """Two registrations claim the same name."""
 
 
+class PluginContractError(UsageError):
+    """A registered part breaks its contract: its factory cannot be imported, or what it returns is not
+    an instance of the part's base class or lacks a declared member. The one-line message names the
+    part (kind and name), where it comes from (entry point or built-in target) and what is wrong."""
+
+    def __init__(self, kind: str, name: str, source: str, problem: str) -> None:
+        super().__init__(f"{kind} {name!r} from {source}: {problem}")
+        self.kind, self.name, self.source, self.problem = kind, name, source, problem
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str, str]]:
+        # rebuilt from its fields when it crosses a process boundary (sweep workers)
+        return type(self), (self.kind, self.name, self.source, self.problem)
+
+
 class ClassSplitError(UsageError):
     """A seen/unseen class split is malformed (overlap, unknown class, empty side)."""
 

@@ -107,7 +107,7 @@ def read_class_file(path: str | Path) -> list[ClassQuery]:
 def resolve_classes(ckpt: Any, queries: list[ClassQuery] | None) -> tuple[list[ResolvedClass], np.ndarray]:
     """The classes to score and their embeddings (C x d). ``None`` means every checkpoint class."""
     from zsbench.data.base import ClassInfo
-    from zsbench.registry import TEXT_ENCODERS, ensure_builtins
+    from zsbench.registry import TEXT_ENCODERS
 
     meta = ckpt.meta
     known = {normalise_name(n): i for i, n in enumerate(meta.class_names)}
@@ -148,7 +148,6 @@ def resolve_classes(ckpt: Any, queries: list[ClassQuery] | None) -> tuple[list[R
                 f"(class {first.name!r}); it can score only its own classes by name: "
                 + ", ".join(meta.class_names)
             )
-        ensure_builtins()
         # the run's own text options (pooling, layer, ...): new texts must be embedded as its classes were
         options = TEXT_ENCODERS.check_options(enc_name, meta.config.get("text_options") or {})
         encoder = TEXT_ENCODERS.create(enc_name, seed=meta.config.get("seed", 0), **options)

@@ -53,10 +53,8 @@ def run_part_table(config: dict[str, Any], part: str) -> tuple[Any, Any]:
     """(dataset, image table of ``part`` after the run's protocol), rebuilt from a recorded config."""
     from zsbench.data.class_splits import load_class_split
     from zsbench.data.protocol import apply_protocol
-    from zsbench.registry import ensure_builtins
     from zsbench.runner import create_dataset, drop_missing_images
 
-    ensure_builtins()
     cfg = run_config(config)
     # the same steps as runner.run, so the parts are the run's own
     dataset = create_dataset(cfg)

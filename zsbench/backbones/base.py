@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
-from zsbench.errors import DataError
+from zsbench.errors import DataError, UsageError
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,53 @@ class FeatureInput(Preprocess):
     fields are the real backbone's, so what a run records about preprocessing stays the same."""
 
 
-class Backbone(nn.Module):
+class Backbone(nn.Module, metaclass=ABCMeta):
     """An image encoder: ``forward(x) -> (n, feature_dim)`` pooled features.
 
-    ``x`` is float, shape (n, in_chans, H, W), already normalised by :attr:`preprocess`.
+    ``x`` is float, shape (n, in_chans, H, W), already normalised by :attr:`preprocess`. Every
+    member the engine uses is declared here, so it never probes a backbone with ``getattr``:
+
+    - ``feature_dim`` and ``preprocess`` (required: a part without them is refused by the registry);
+    - :meth:`forward` (abstract);
+    - the spatial hooks for methods with ``feature_kind = "map"`` (LESA): ``feature_map_dim``, the
+      channel count of :meth:`forward_features`' map (n, feature_map_dim, h, w). The default None
+      says the backbone has no map; a backbone that sets it must override :meth:`forward_features`.
     """
 
     feature_dim: int
     preprocess: Preprocess
+    feature_map_dim: int | None = None
+
+    @abstractmethod
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features, shape (n, feature_dim)."""
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The spatial feature map (n, feature_map_dim, h, w); only backbones that declare
+        ``feature_map_dim`` have one."""
+        raise UsageError(
+            f"backbone {type(self).__name__} gives no spatial feature map (its feature_map_dim is None); "
+            "use a method on pooled features or a backbone with a feature map"
+        )
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def backbone_problems(backbone: Backbone) -> list[str]:
+    """What the declared members' values get wrong (the registry's contract check)."""
+    problems = []
+    if not _positive_int(backbone.feature_dim):
+        problems.append(f"feature_dim is {backbone.feature_dim!r}, not a positive int")
+    if not isinstance(backbone.preprocess, Preprocess):
+        problems.append(f"preprocess is a {type(backbone.preprocess).__name__}, not a zsbench.backbones.Preprocess")
+    if backbone.feature_map_dim is not None:
+        if not _positive_int(backbone.feature_map_dim):
+            problems.append(f"feature_map_dim is {backbone.feature_map_dim!r}, not None or a positive int")
+        if type(backbone).forward_features is Backbone.forward_features:
+            problems.append("it sets feature_map_dim but does not override forward_features")
+    return problems
 
 
 def prepare_batch(pixels: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:

@@ -13,8 +13,6 @@ import torch
 from zsbench.backbones.base import Backbone, Preprocess
 from zsbench.data.base import ClassInfo
 from zsbench.errors import UnknownNameError, UsageError
-from zsbench.options import NoOptions
-from zsbench.registry import BACKBONES, TEXT_ENCODERS
 from zsbench.text.class_texts import encode_with_mode
 from zsbench.text.encoders import TextEncoder
 
@@ -75,13 +73,10 @@ class OpenClipText(TextEncoder):
         return encode_with_mode(self.encode_texts, classes, class_text)
 
 
-@BACKBONES.register("open_clip", parametric=True, description="open_clip visual tower: open_clip:<arch>[:<tag>]")
 def create_open_clip_backbone(spec: str, *, image_size: int | None = None, pretrained: bool = True,
                               **_: object) -> OpenClipVisual:
     return OpenClipVisual(spec, pretrained, image_size)
 
 
-@TEXT_ENCODERS.register("open_clip", parametric=True, description="open_clip text tower: open_clip:<arch>[:<tag>]",
-                        options=NoOptions)
 def create_open_clip_text(spec: str, *, pretrained: bool = True, **_: object) -> TextEncoder:
     return OpenClipText(spec, pretrained)

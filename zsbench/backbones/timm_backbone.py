@@ -8,7 +8,6 @@ import torch
 
 from zsbench.backbones.base import Backbone, Preprocess
 from zsbench.errors import UnknownNameError, UsageError
-from zsbench.registry import BACKBONES
 
 
 class TimmBackbone(Backbone):
@@ -65,7 +64,6 @@ class TimmBackbone(Backbone):
         return self.model(x)
 
 
-@BACKBONES.register("timm", parametric=True, description="any timm model, e.g. timm:resnet18")
 def create_timm(name: str, *, image_size: int | None = None, pretrained: bool = True,
                 weights: str | None = None, **_: object) -> TimmBackbone:
     if not name:

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from zsbench.backbones.base import Backbone, Preprocess
-from zsbench.registry import BACKBONES
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -49,6 +48,5 @@ class TinyCNN(Backbone):
         return torch.cat([fmap.mean(dim=(2, 3)), fmap.amax(dim=(2, 3))], dim=1)
 
 
-@BACKBONES.register("tiny-cnn", description="small 4-stage CNN for CPUs (synthetic default)")
 def create_tiny_cnn(*, image_size: int = 128, **_: object) -> TinyCNN:
     return TinyCNN(input_size=image_size)

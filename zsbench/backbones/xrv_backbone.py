@@ -9,7 +9,6 @@ import torch
 
 from zsbench.backbones.base import Backbone, Preprocess
 from zsbench.errors import UnknownNameError, UsageError
-from zsbench.registry import BACKBONES
 
 # torchxrayvision expects 1-channel images scaled to [-1024, 1024]: x in [0, 1] -> (x - 0.5) * 2048
 XRV_PREPROCESS = dict(in_chans=1, mean=(0.5,), std=(1 / 2048,), expected_range=(-1024.0, 1024.0))
@@ -63,6 +62,10 @@ class XrvBackbone(Backbone):
         return self.forward_features(x).mean(dim=(2, 3))
 
 
-@BACKBONES.register("xrv", parametric=True, description="torchxrayvision models, e.g. xrv:densenet121-res224-all")
-def create_xrv(weights: str, *, image_size: int | None = None, pretrained: bool = True, **_: object) -> XrvBackbone:
-    return XrvBackbone(weights, pretrained, image_size)
+def create_xrv(model: str, *, image_size: int | None = None, pretrained: bool = True, weights: str | None = None,
+               **_: object) -> XrvBackbone:
+    # the engine passes --backbone-weights as ``weights``; torchxrayvision loads its own from its cache
+    if weights:
+        raise UsageError("--backbone-weights is for timm models; xrv weights come from torchxrayvision's cache "
+                         f"({xrv_cache_dir()})")
+    return XrvBackbone(model, pretrained, image_size)

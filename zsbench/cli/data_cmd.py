@@ -29,17 +29,15 @@ def dataset_options(f: Any) -> Any:
 
 
 def _dataset(flags: dict[str, Any]) -> Any:
-    from zsbench.registry import ensure_builtins
     from zsbench.runner import create_dataset
 
-    ensure_builtins()
     values = {k: v for k, v in flags.items() if v is not None}
     return create_dataset(RunConfig(**values))
 
 
 def _note_split_source(dataset: Any) -> None:
-    source = getattr(dataset, "split_source", None)
-    if source and source.startswith("fallback"):
+    source = dataset.split_source  # declared by DatasetSource, so every dataset has one
+    if source.startswith("fallback"):
         click.echo(f"zsbench: note: {source}", err=True)
 
 
@@ -68,7 +66,7 @@ def stats_command(split_name: str, as_json: bool, **flags: Any) -> None:
         for p in ("train", "val", "test")
     }
     out["dataset"], out["split"] = dataset.name, split.name
-    out["image_split"] = getattr(dataset, "split_source", "dataset's own")
+    out["image_split"] = dataset.split_source
     if as_json:
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return
@@ -90,6 +88,7 @@ def verify_command(dataset_name: str, root: str, metadata: str | None, split_lis
     from zsbench.cli.output import progress_reporter
     from zsbench.data.files import FileImageSource
     from zsbench.errors import DataError
+    from zsbench.progress import ProgressEvent
 
     dataset = _dataset({"dataset": dataset_name, "root": root, "metadata": metadata, "split_lists": split_lists})
     if not isinstance(dataset, FileImageSource):
@@ -106,7 +105,7 @@ def verify_command(dataset_name: str, root: str, metadata: str | None, split_lis
             except DataError:
                 corrupt.append(str(image_id))
             if n % 256 == 255 or n == len(ids) - 1:
-                report("verify", n + 1, len(ids), {})
+                report(ProgressEvent("verify", n + 1, len(ids)))
     if as_json:
         sys.stdout.write(json.dumps({"checked": len(ids), "missing": missing, "corrupt": corrupt}) + "\n")
     else:
@@ -171,6 +170,7 @@ def prepare_command(cache: str | None, **flags: Any) -> None:
     from zsbench.cli.output import progress_reporter
     from zsbench.data.files import FileImageSource
     from zsbench.data.pixel_cache import prepare_cache
+    from zsbench.progress import stage_counter
 
     if flags.get("image_size") is None:
         raise UsageError("give the cache's image size, e.g. --size 256")
@@ -183,7 +183,7 @@ def prepare_command(cache: str | None, **flags: Any) -> None:
     with progress_reporter() as report:
         result = prepare_cache(
             dataset.cache_dir, ids, dataset.image_size, dataset.name, dataset.read_resized,
-            progress=lambda done, total: report("prepare", done, total, {}),
+            progress=stage_counter(report, "prepare"),
         )
     click.echo(
         f"{dataset.cache_dir}: {result.ok:,} of {result.total:,} images ready"

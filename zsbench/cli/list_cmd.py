@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from zsbench.registry import REGISTRIES, ensure_builtins
+from zsbench.registry import REGISTRIES
 
 
 @click.command("list")
@@ -18,7 +18,6 @@ def list_command(kind: str | None, as_json: bool) -> None:
 
     from zsbench.cli.output import stdout
 
-    ensure_builtins()
     kinds = [kind] if kind else sorted(REGISTRIES)
     if as_json:
         out = {k: [{"name": e.name, "parametric": e.parametric, "origin": e.origin, "description": e.description}

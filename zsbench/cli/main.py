@@ -100,6 +100,7 @@ def _register_commands() -> None:
     from zsbench.cli.data_cmd import data_group, prepare_command, splits_group
     from zsbench.cli.leaderboard_cmd import leaderboard_group
     from zsbench.cli.list_cmd import list_command
+    from zsbench.cli.plugins_cmd import plugins_group
     from zsbench.cli.predict_cmd import predict_command
     from zsbench.cli.report_cmd import report_command
     from zsbench.cli.rescore_cmd import rescore_command
@@ -118,6 +119,7 @@ def _register_commands() -> None:
     cli.add_command(prepare_command)
     cli.add_command(sweep_command)
     cli.add_command(compare_command)
+    cli.add_command(plugins_group)
 
 
 _register_commands()

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from zsbench.engine.trainer import ProgressFn
 from zsbench.metrics import MAP_KEYS
+from zsbench.progress import ProgressEvent, ProgressFn
 
 stderr = Console(stderr=True)
 stdout = Console()
@@ -20,9 +20,10 @@ stdout = Console()
 
 @contextmanager
 def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
-    """A ProgressFn that draws one bar per stage on stderr (nothing when ``quiet``)."""
+    """A ProgressFn that draws one bar per stage on stderr (nothing when ``quiet``); ``epoch``
+    events become one printed line each."""
     if quiet:
-        yield lambda stage, done, total, info: None
+        yield lambda event: None
         return
     bars = Progress(
         TextColumn("{task.description:<11}"),
@@ -35,20 +36,21 @@ def progress_reporter(quiet: bool = False) -> Iterator[ProgressFn]:
     )
     tasks: dict[str, Any] = {}
 
-    def report(stage: str, done: int, total: int, info: dict[str, float]) -> None:
+    def report(event: ProgressEvent) -> None:
         if not bars.live.is_started:  # started on first use: an early error leaves no empty bar
             bars.start()
-        if stage == "epoch":
+        info = event.info
+        if event.stage == "epoch":
             # print, not log: rich's log adds this file's name and line to every line
             bars.console.print(
                 f"epoch {int(info['epoch'])}: loss {info['train_loss']:.4f}  "
                 f"val {info['val_score']:.4f}  lr {info['lr']:.2g}"
             )
             return
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=total, info="")
+        if event.stage not in tasks:
+            tasks[event.stage] = bars.add_task(event.stage, total=event.total, info="")
         text = f"loss {info['loss']:.4f}" if "loss" in info else ""
-        bars.update(tasks[stage], completed=done, total=total, info=text)
+        bars.update(tasks[event.stage], completed=event.done, total=event.total, info=text)
 
     try:
         yield report

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from zsbench.cli.output import stderr
+from zsbench.progress import ProgressEvent
 from zsbench.sweep.events import SweepCallback, SweepEvent
 
 KEY_WIDTH = 48
@@ -44,8 +45,8 @@ class SweepDisplay:
         elif event.kind == "started":
             note = "resuming" if event.resumed else "starting"
             self.runs[event.key] = self.bars.add_task(f"  {_short(event.key)}", total=None, info=note)
-        elif event.kind == "progress" and event.key in self.runs:
-            self._progress(event)
+        elif event.kind == "progress" and event.key in self.runs and event.progress is not None:
+            self._progress(event.key, event.progress)
         elif event.kind == "finished":
             task = self.runs.pop(event.key, None)
             if task is not None:
@@ -58,15 +59,15 @@ class SweepDisplay:
             else:
                 self.bars.console.print(f"[red]failed[/]  {escape(event.key)}: {escape(event.error)}")
 
-    def _progress(self, event: SweepEvent) -> None:
-        task = self.runs[event.key]
+    def _progress(self, key: str, event: ProgressEvent) -> None:
+        task = self.runs[key]
         if event.stage == "epoch":
             score = event.info.get("val_score")
-            self.epochs[event.key] = f"epoch {event.done}/{event.total}" + (
+            self.epochs[key] = f"epoch {event.done}/{event.total}" + (
                 f" val {score:.3f}" if isinstance(score, float) else "")
-            self.bars.update(task, info=self.epochs[event.key])
+            self.bars.update(task, info=self.epochs[key])
             return
-        epoch = self.epochs.get(event.key, "")
+        epoch = self.epochs.get(key, "")
         loss = f" loss {event.info['loss']:.3f}" if "loss" in event.info else ""
         self.bars.update(task, completed=event.done, total=event.total,
                          info=f"{event.stage}{loss}  {epoch}".rstrip())

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-ProgressFn = Callable[[int, int], None]  # (done, total)
+from zsbench.progress import CountFn
 
 PARTS = ("train", "val", "test")
 
@@ -49,9 +48,15 @@ class DatasetSource(ABC):
     """A dataset: metadata from :meth:`table`, pixels from :meth:`load_images`.
 
     ``table`` must not touch pixels, so protocols and guards can be checked on metadata alone.
+    Every member the engine uses is declared here: ``name`` (required), :meth:`classes`,
+    :meth:`table`, :meth:`load_images` (abstract), and with defaults :meth:`describe`,
+    ``image_size`` (the side of the images :meth:`load_images` returns, which backbones are built
+    for) and ``split_source`` (where the train/val/test image split comes from).
     """
 
     name: str
+    image_size: int = 224
+    split_source: str = "dataset's own"
 
     @abstractmethod
     def classes(self) -> list[ClassInfo]:
@@ -62,7 +67,7 @@ class DatasetSource(ABC):
         """Every image with its labels, patient and image-split part."""
 
     @abstractmethod
-    def load_images(self, ids: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+    def load_images(self, ids: np.ndarray, progress: CountFn | None = None) -> np.ndarray:
         """Pixels of the given images as uint8, shape (n, 1, H, W)."""
 
     def describe(self) -> dict[str, object]:

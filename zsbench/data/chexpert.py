@@ -14,7 +14,6 @@ from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
 from zsbench.options import OptionSet
-from zsbench.registry import DATASETS
 from zsbench.text.library import DESCRIPTIONS
 
 CHEXPERT_LABELS = (
@@ -113,8 +112,6 @@ class CheXpertOptions(OptionSet):
     views: str = "frontal"  # frontal | all
 
 
-@DATASETS.register("chexpert", description="CheXpert (images from --root; train labels shipped)",
-                   options=CheXpertOptions)
 def create_chexpert(*, root: str | None = None, metadata: str | None = None, image_size: int | None = None,
                     seed: int = 0, cache: str | None = None, uncertain: str = "ignore", views: str = "frontal",
                     **_: object) -> CheXpert:

@@ -13,7 +13,6 @@ from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
 from zsbench.options import OptionSet, parse_option_set
-from zsbench.registry import DATASETS
 from zsbench.text.library import DESCRIPTIONS
 
 
@@ -130,8 +129,6 @@ class CsvOptions(OptionSet):
     part_column: str | None = None
 
 
-@DATASETS.register("csv", description="your own images: a CSV of paths and labels (--metadata)",
-                   options=CsvOptions)
 def create_csv(*, metadata: str | None = None, root: str | None = None, image_size: int | None = None,
                seed: int = 0, cache: str | None = None, n_images: int | None = None, split_lists: str | None = None,
                **options: str | None) -> CsvDataset:

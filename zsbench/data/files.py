@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from zsbench.data.base import DatasetSource, ProgressFn
+from zsbench.data.base import DatasetSource
 from zsbench.data.images import read_gray, resize_square
 from zsbench.data.pixel_cache import PixelCache
 from zsbench.errors import UsageError
+from zsbench.progress import CountFn
 
 
 class FileImageSource(DatasetSource):
@@ -66,7 +67,7 @@ class FileImageSource(DatasetSource):
                 self._cache = cache
         return self._cache
 
-    def load_images(self, ids: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+    def load_images(self, ids: np.ndarray, progress: CountFn | None = None) -> np.ndarray:
         cache = self.pixel_cache()
         if cache is not None and cache.covers(ids):
             if progress:

@@ -14,8 +14,6 @@ from zsbench.data.split_lists import default_dir, load_split_lists
 from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NIH_CLASSES, NO_FINDING, canonical, check_known_labels
 from zsbench.errors import DataError, UsageError
-from zsbench.options import NoOptions
-from zsbench.registry import DATASETS
 from zsbench.text.library import NIH_DESCRIPTIONS
 
 
@@ -149,7 +147,6 @@ class NIHChestXray14(FileImageSource):
         }
 
 
-@DATASETS.register("nih", description="NIH ChestX-ray14 (images from --root; labels shipped)", options=NoOptions)
 def create_nih(
     *,
     root: str | None = None,

@@ -16,7 +16,6 @@ from zsbench.data.splitting import patient_split
 from zsbench.data.vocab import NO_FINDING, canonical
 from zsbench.errors import DataError, UsageError
 from zsbench.options import OptionSet
-from zsbench.registry import DATASETS
 from zsbench.text.library import DESCRIPTIONS
 
 PADCHEST_CSV = "PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv.gz"
@@ -114,8 +113,6 @@ class PadChestOptions(OptionSet):
     min_count: int = 1  # keep findings with at least this many images
 
 
-@DATASETS.register("padchest", description="PadChest, ~190 findings (images from --root; labels shipped)",
-                   options=PadChestOptions)
 def create_padchest(*, root: str | None = None, metadata: str | None = None, image_size: int | None = None,
                     seed: int = 0, cache: str | None = None, views: str = "frontal", min_count: int = 1,
                     **_: object) -> PadChest:

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from zsbench.errors import DataError
+from zsbench.progress import CountFn
 from zsbench.results import atomic_write_bytes
 
 PENDING, OK, MISSING, CORRUPT = 0, 1, 2, 3
-ProgressFn = Callable[[int, int], None]
 
 
 @dataclass
@@ -91,7 +91,7 @@ def prepare_cache(
     size: int,
     dataset: str,
     read: Callable[[str], np.ndarray],
-    progress: ProgressFn | None = None,
+    progress: CountFn | None = None,
     chunk: int = 256,
 ) -> PrepareReport:
     """Fill (or resume filling) a cache. ``read(id)`` returns uint8 (size, size) or raises

@@ -39,11 +39,12 @@ import torch
 from torch import nn
 
 from zsbench import __version__
-from zsbench.backbones.base import FeatureInput, prepare_batch
-from zsbench.data.base import DatasetSource, ProgressFn
+from zsbench.backbones.base import Backbone, FeatureInput, prepare_batch
+from zsbench.data.base import DatasetSource
 from zsbench.data.files import FileImageSource
 from zsbench.engine.trainer import TrainSettings, ZeroShotModel, backbone_features
 from zsbench.errors import DataError, UsageError
+from zsbench.progress import CountFn
 from zsbench.results import atomic_write_bytes, to_json, write_json
 
 FORMAT = "zsbench-features"
@@ -97,14 +98,14 @@ def seed_frozen_backbone(model: ZeroShotModel, build: Callable[[], nn.Module], s
     return True
 
 
-class FeatureStandIn(nn.Module):
+class FeatureStandIn(Backbone):
     """Takes a frozen backbone's place when its features are computed beforehand: returns its input.
 
     It holds the real backbone's submodules, parameters and buffers under the same names, so the
     model's state dict (``best.pt``, ``last.pt``) is exactly that of the model with the backbone.
     """
 
-    def __init__(self, backbone: nn.Module) -> None:
+    def __init__(self, backbone: Backbone) -> None:
         super().__init__()
         for name, child in backbone.named_children():
             self.add_module(name, child)
@@ -117,7 +118,7 @@ class FeatureStandIn(nn.Module):
                              "pass --no-feature-cache")
         object.__setattr__(self, "real", backbone)  # not registered: its weights are ours already
         self.feature_dim = backbone.feature_dim
-        self.feature_map_dim = getattr(backbone, "feature_map_dim", None)
+        self.feature_map_dim = backbone.feature_map_dim
         self.preprocess = FeatureInput(**backbone.preprocess.to_dict())
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -144,7 +145,7 @@ def restore_backbone(model: ZeroShotModel) -> None:
 @torch.no_grad()
 def extract_features(
     model: ZeroShotModel, dataset: DatasetSource, ids: list[str], device: torch.device,
-    progress: ProgressFn | None = None,
+    progress: CountFn | None = None,
 ) -> np.ndarray:
     """float32 features of ``ids`` (pooled or map, per the method), without augmentation, in eval mode."""
     backbone = model.backbone.real if isinstance(model.backbone, FeatureStandIn) else model.backbone
@@ -227,7 +228,7 @@ class FeatureCache:
         return replace(settings, augment="none",
                        channels_last=settings.channels_last and self.description["feature_kind"] == "map")
 
-    def load(self, part: str, ids: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+    def load(self, part: str, ids: np.ndarray, progress: CountFn | None = None) -> np.ndarray:
         """Features of ``ids`` (images of the dataset's ``part``), from the cache or extracted now."""
         assert self.root is not None and self._dataset is not None and self._model is not None
         table = self._dataset.table()

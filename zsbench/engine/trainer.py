@@ -18,12 +18,11 @@ from zsbench.backbones.base import Backbone, prepare_batch
 from zsbench.engine import distributed
 from zsbench.engine.augment import augment_batch
 from zsbench.engine.distributed import DistContext
+from zsbench.engine.train_state import TrainState
 from zsbench.errors import TrainingError
 from zsbench.methods.base import Method
 from zsbench.metrics import auroc
-
-# (stage, done, total, info): the CLI turns these into progress bars; library code never prints.
-ProgressFn = Callable[[str, int, int, dict[str, float]], None]
+from zsbench.progress import ProgressEvent, ProgressFn
 
 
 def backbone_features(backbone: nn.Module, kind: str, x: torch.Tensor) -> torch.Tensor:
@@ -72,7 +71,7 @@ def create_model(
     method = METHODS.create(
         method_name,
         feature_dim=backbone.feature_dim,
-        feature_map_dim=getattr(backbone, "feature_map_dim", None),
+        feature_map_dim=backbone.feature_map_dim,
         text_dim=text_dim,
         n_classes=n_classes,
         options=dict(method_options),
@@ -82,6 +81,9 @@ def create_model(
 
 @dataclass
 class TrainSettings:
+    """How to train, apart from the data and the hooks: the run's flags and the method's schedule,
+    gathered in one value that a sweep, the feature cache (``adjust``) or a probe can replace."""
+
     epochs: int
     batch_size: int
     lr: float
@@ -96,6 +98,7 @@ class TrainSettings:
     amp: bool = False  # autocast: bf16 where supported, fp16 on other GPUs
     channels_last: bool = False
     lr_monitor: str = "val_score"  # what ReduceLROnPlateau watches: val_score (up) or val_loss (down)
+    keep: str = "best"  # the weights left loaded after training: the best epoch's, or the last ones
 
 
 @dataclass
@@ -147,7 +150,7 @@ def score_images(
         else:
             out.append(model(batch, class_embeddings).float().cpu().numpy())
         if progress:
-            progress(stage, min(start + batch_size, len(pixels)), len(pixels), {})
+            progress(ProgressEvent(stage, min(start + batch_size, len(pixels)), len(pixels)))
     return np.concatenate(out) if out else np.zeros((0, len(class_embeddings)), dtype=np.float32)
 
 
@@ -204,43 +207,82 @@ def autocast_for(device: torch.device, enabled: bool) -> tuple[AbstractContextMa
     return torch.autocast(device.type, dtype=dtype), dtype
 
 
-def train(
-    model: ZeroShotModel,
-    train_pixels: np.ndarray,
-    train_labels: np.ndarray,
-    seen_embeddings: torch.Tensor,
-    settings: TrainSettings,
-    validate: Callable[[ZeroShotModel], float],
-    progress: ProgressFn | None = None,
-    on_best: Callable[[dict[str, torch.Tensor], int], None] | None = None,
-    keep: str = "best",
-    save_state: Callable[[dict[str, Any]], None] | None = None,
-    resume: dict[str, Any] | None = None,
-    dist: DistContext | None = None,
-    val_loss: Callable[[ZeroShotModel], float] | None = None,
-) -> TrainOutcome:
-    """Train on seen classes. ``validate(model)`` scores each epoch (higher is better); with
-    ``keep="best"`` the best epoch's weights are left loaded, with ``keep="last"`` the final ones.
 
-    ``save_state`` receives, after every epoch, everything needed to continue exactly (weights,
-    optimizer, scheduler, random generators, best so far); ``resume`` is such a state. A run
-    killed mid-way and resumed ends with the same weights as an uninterrupted one.
+@dataclass(frozen=True)
+class TrainData:
+    """What training sees: the training images (uint8 pixels, or a frozen backbone's cached
+    features), their labels over the training columns (NaN = unknown) and those columns' class
+    embeddings only, so unseen class texts cannot reach training through this function."""
 
-    Only the seen classes' embeddings reach this function: unseen texts cannot leak into training.
+    pixels: np.ndarray
+    labels: np.ndarray
+    class_embeddings: torch.Tensor
 
-    ``dist`` (several processes, see ``engine/distributed.py``): every rank draws the same batches
-    and trains on its slice of each under DDP; rank 0's validation score decides for all.
 
-    ``val_loss(model)`` is the validation loss; with ``settings.lr_monitor == "val_loss"`` the
-    learning-rate schedule follows it (as the public CXR-ML-GZSL code does) while model selection
-    still follows ``validate``.
+@dataclass(frozen=True)
+class TrainHooks:
+    """How training talks to its caller.
+
+    - ``validate(model)``: the epoch's validation score (higher is better); it selects the best
+      epoch and, with ``lr_monitor == "val_score"``, drives the learning-rate schedule;
+    - ``val_loss(model)``: the validation loss, needed when ``lr_monitor == "val_loss"`` (as the
+      public CXR-ML-GZSL code schedules), while selection still follows ``validate``;
+    - ``on_best(weights, epoch)``: called whenever an epoch beats the best so far;
+    - ``save_state(state)``: called after every epoch with everything needed to continue exactly;
+    - ``progress``: a ``train`` event per optimizer step and an ``epoch`` event per epoch.
     """
+
+    validate: Callable[[ZeroShotModel], float]
+    val_loss: Callable[[ZeroShotModel], float] | None = None
+    on_best: Callable[[dict[str, torch.Tensor], int], None] | None = None
+    save_state: Callable[[TrainState], None] | None = None
+    progress: ProgressFn | None = None
+
+
+@dataclass
+class _Optimisation:
+    """The parts of one training that step: parameters, optimizer, schedule, generator, precision."""
+
+    trainable: list[nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    generator: torch.Generator  # batch order and augmentation draws, nothing else
+    autocast: AbstractContextManager
+    scaler: torch.amp.GradScaler | None  # fp16 autocast only
+
+
+@dataclass
+class _Loop:
+    """What changes from epoch to epoch; exactly what a TrainState saves and restores."""
+
+    outcome: TrainOutcome
+    best_state: dict[str, torch.Tensor]
+    first_epoch: int = 0
+    since_best: int = 0
+    steps: int = 0
+
+
+@dataclass
+class _Batches:
+    """The training data on the device, cut into the same batches on every rank."""
+
+    data: TrainData
+    labels: torch.Tensor
+    per_epoch: int  # optimizer steps per epoch
+    total_steps: int  # for progress: all epochs, or the max_steps budget
+    step_loss: distributed.LossFn
+
+
+def _check(settings: TrainSettings, hooks: TrainHooks) -> None:
     if settings.lr_monitor not in ("val_score", "val_loss"):
         raise ValueError(f"lr_monitor must be val_score or val_loss, not {settings.lr_monitor!r}")
-    if settings.lr_monitor == "val_loss" and val_loss is None:
+    if settings.lr_monitor == "val_loss" and hooks.val_loss is None:
         raise ValueError("lr_monitor val_loss needs a val_loss function")
-    dist = dist or distributed.SINGLE
-    start = time.perf_counter()
+    if settings.keep not in ("best", "last"):
+        raise ValueError(f"keep must be best or last, not {settings.keep!r}")
+
+
+def _optimisation(model: ZeroShotModel, settings: TrainSettings, device: torch.device) -> _Optimisation:
     generator = torch.Generator().manual_seed(settings.seed)
     trainable = [p for name, p in model.named_parameters()
                  if not (model.method.frozen_backbone and name.startswith("backbone."))]
@@ -249,112 +291,184 @@ def train(
         optimizer, mode="min" if settings.lr_monitor == "val_loss" else "max",
         factor=settings.lr_factor, patience=settings.lr_patience
     )
-    device = seen_embeddings.device
     autocast, amp_dtype = autocast_for(device, settings.amp)
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
-    if settings.channels_last:
-        model.to(memory_format=torch.channels_last)
+    return _Optimisation(trainable, optimizer, scheduler, generator, autocast, scaler)
+
+
+def _restore(model: ZeroShotModel, opt: _Optimisation, loop: _Loop, state: TrainState) -> None:
+    """Continue from ``state``: weights, optimizer, schedule, best so far and both random
+    generators, so the remaining epochs draw exactly what an uninterrupted run would have drawn."""
+    model.load_state_dict(state.model)
+    opt.optimizer.load_state_dict(state.optimizer)
+    opt.scheduler.load_state_dict(state.scheduler)
+    opt.generator.set_state(state.generator)
+    torch.set_rng_state(state.torch_rng)
+    loop.best_state = state.best_state
+    loop.outcome.best_epoch, loop.outcome.best_val_score = state.best_epoch, state.best_val_score
+    loop.outcome.history = list(state.history)
+    loop.first_epoch, loop.since_best, loop.steps = state.epoch, state.since_best, state.steps
+
+
+def _batches(model: ZeroShotModel, data: TrainData, settings: TrainSettings, dist: DistContext) -> _Batches:
     # NaN (unknown) labels stay NaN: the losses treat them as neither positive nor negative
-    labels_t = torch.from_numpy(train_labels.astype(np.float32)).to(device)
-    n = len(train_pixels)
-    steps = max(1, n // settings.batch_size)  # drop the ragged last batch: BatchNorm needs > 1
-    best = TrainOutcome(best_epoch=-1, best_val_score=-math.inf)
-    best_state = copy.deepcopy(model.state_dict())
-    first_epoch, since_best, done_steps = 0, 0, 0
-    if resume is not None:
-        model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        scheduler.load_state_dict(resume["scheduler"])
-        generator.set_state(resume["generator"])
-        torch.set_rng_state(resume["torch_rng"])
-        best_state = resume["best_state"]
-        best.best_epoch, best.best_val_score = resume["best_epoch"], resume["best_val_score"]
-        best.history = list(resume["history"])
-        first_epoch, since_best, done_steps = resume["epoch"], resume["since_best"], resume["steps"]
-    if model.method.frozen_backbone:
-        model.backbone.requires_grad_(False)
+    labels = torch.from_numpy(data.labels.astype(np.float32)).to(data.class_embeddings.device)
+    per_epoch = max(1, len(data.pixels) // settings.batch_size)  # drop the ragged last batch: BatchNorm needs > 1
     local = distributed.local_batch_size(settings.batch_size, dist)
     # the method's loss, DDP-wrapped on several ranks; a first batch shows DDP which parameters go unused
-    step_loss = distributed.loss_function(model, dist, (train_pixels[:local], seen_embeddings, labels_t[:local]))
-    total_steps = settings.epochs * steps if settings.max_steps is None else settings.max_steps
-    for epoch in range(first_epoch, settings.epochs):
-        model.train()
-        if model.method.frozen_backbone:
-            model.backbone.eval()  # BatchNorm statistics stay as they are too
-        order = torch.randperm(n, generator=generator)
-        total, taken = 0.0, 0
-        for step in range(steps):
-            if settings.max_steps is not None and done_steps >= settings.max_steps:
-                break
-            idx = order[step * settings.batch_size : (step + 1) * settings.batch_size]
-            idx = distributed.shard(idx, dist)  # this rank's part of the global batch
-            pixels = torch.from_numpy(train_pixels[idx.numpy()]).to(device)
-            pixels = augment_batch(settings.augment, pixels, generator)
-            x = prepare_batch(pixels, model.backbone.preprocess)
-            if settings.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with autocast:
-                loss, _parts = step_loss(x, seen_embeddings, labels_t[idx.to(device)])
-            if not torch.isfinite(loss):
-                raise TrainingError(
-                    f"loss became {loss.item()} at epoch {epoch + 1} step {step + 1}; lower --lr "
-                    "(the weights of the last completed epoch are kept in the run directory)"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-            else:
-                loss.backward()
-            if settings.clip_grad:
-                nn.utils.clip_grad_norm_(trainable, settings.clip_grad)
-            if scaler is not None:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
-            loss_value = loss.item()
-            total += loss_value
-            taken += 1
-            done_steps += 1
-            if progress:
-                progress("train", min(done_steps, total_steps), total_steps, {"loss": loss_value})
-        val_auc = distributed.agree(lambda: validate(model), dist)
-        extra: dict[str, float] = {}
-        if settings.lr_monitor == "val_loss":
-            loss_now = distributed.agree(lambda: val_loss(model), dist)
-            scheduler.step(loss_now if math.isfinite(loss_now) else math.inf)
-            extra["val_loss"] = loss_now
-        else:
-            scheduler.step(val_auc if not math.isnan(val_auc) else -1.0)
-        train_loss = distributed.mean_over_ranks(total / max(taken, 1), dist)
-        record = {"epoch": epoch + 1, "train_loss": train_loss, "val_score": val_auc, **extra,
-                  "lr": optimizer.param_groups[0]["lr"]}
-        best.history.append(record)
+    step_loss = distributed.loss_function(model, dist, (data.pixels[:local], data.class_embeddings, labels[:local]))
+    total = settings.epochs * per_epoch if settings.max_steps is None else settings.max_steps
+    return _Batches(data, labels, per_epoch, total, step_loss)
+
+
+def _out_of_steps(settings: TrainSettings, loop: _Loop) -> bool:
+    return settings.max_steps is not None and loop.steps >= settings.max_steps
+
+
+def _step(model: ZeroShotModel, opt: _Optimisation, batches: _Batches, settings: TrainSettings,
+          idx: torch.Tensor, where: str) -> float:
+    """One optimizer step on the images ``idx`` (this rank's part of the batch); its loss."""
+    device = batches.data.class_embeddings.device
+    pixels = torch.from_numpy(batches.data.pixels[idx.numpy()]).to(device)
+    pixels = augment_batch(settings.augment, pixels, opt.generator)
+    x = prepare_batch(pixels, model.backbone.preprocess)
+    if settings.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with opt.autocast:
+        loss, _parts = batches.step_loss(x, batches.data.class_embeddings, batches.labels[idx.to(device)])
+    if not torch.isfinite(loss):
+        raise TrainingError(
+            f"loss became {loss.item()} at {where}; lower --lr "
+            "(the weights of the last completed epoch are kept in the run directory)"
+        )
+    opt.optimizer.zero_grad(set_to_none=True)
+    if opt.scaler is not None:
+        opt.scaler.scale(loss).backward()
+        opt.scaler.unscale_(opt.optimizer)
+    else:
+        loss.backward()
+    if settings.clip_grad:
+        nn.utils.clip_grad_norm_(opt.trainable, settings.clip_grad)
+    if opt.scaler is not None:
+        opt.scaler.step(opt.optimizer)
+        opt.scaler.update()
+    else:
+        opt.optimizer.step()
+    return loss.item()
+
+
+def _train_epoch(model: ZeroShotModel, opt: _Optimisation, batches: _Batches, settings: TrainSettings,
+                 loop: _Loop, epoch: int, dist: DistContext, progress: ProgressFn | None) -> float:
+    """One epoch's steps (fewer when the step budget runs out); this rank's mean training loss."""
+    model.train()
+    if model.method.frozen_backbone:
+        model.backbone.eval()  # BatchNorm statistics stay as they are too
+    # the epoch's order is drawn first, then each step's augmentation, from the one generator:
+    # this order of draws is what a resumed run replays
+    order = torch.randperm(len(batches.data.pixels), generator=opt.generator)
+    total, taken = 0.0, 0
+    for step in range(batches.per_epoch):
+        if _out_of_steps(settings, loop):
+            break
+        idx = order[step * settings.batch_size : (step + 1) * settings.batch_size]
+        idx = distributed.shard(idx, dist)  # this rank's part of the global batch
+        loss_value = _step(model, opt, batches, settings, idx, f"epoch {epoch + 1} step {step + 1}")
+        total += loss_value
+        taken += 1
+        loop.steps += 1
         if progress:
-            progress("epoch", epoch + 1, settings.epochs, record)
-        if val_auc > best.best_val_score:
-            best.best_val_score, best.best_epoch = val_auc, epoch + 1
-            best_state = copy.deepcopy(model.state_dict())
-            since_best = 0
-            if on_best is not None:
-                on_best(best_state, epoch + 1)
-        else:
-            since_best += 1
-        if save_state is not None:
-            save_state({
-                "epoch": epoch + 1, "steps": done_steps, "since_best": since_best,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(), "best_state": best_state,
-                "best_epoch": best.best_epoch, "best_val_score": best.best_val_score, "history": best.history,
-            })
-        if settings.early_stop and since_best >= settings.early_stop:
-            best.stopped_early = True
+            done = min(loop.steps, batches.total_steps)
+            progress(ProgressEvent("train", done, batches.total_steps, {"loss": loss_value}))
+    return total / max(taken, 1)
+
+
+def _validate_and_schedule(model: ZeroShotModel, opt: _Optimisation, settings: TrainSettings, hooks: TrainHooks,
+                           dist: DistContext) -> tuple[float, dict[str, float]]:
+    """The epoch's validation score (rank 0's, for all ranks) after the schedule has stepped on
+    what it monitors; with ``lr_monitor == "val_loss"`` also that loss."""
+    val_score = distributed.agree(lambda: hooks.validate(model), dist)
+    extra: dict[str, float] = {}
+    if settings.lr_monitor == "val_loss":
+        assert hooks.val_loss is not None  # checked before training began
+        val_loss = hooks.val_loss
+        loss_now = distributed.agree(lambda: val_loss(model), dist)
+        opt.scheduler.step(loss_now if math.isfinite(loss_now) else math.inf)
+        extra["val_loss"] = loss_now
+    else:
+        opt.scheduler.step(val_score if not math.isnan(val_score) else -1.0)
+    return val_score, extra
+
+
+def _keep_if_best(model: ZeroShotModel, loop: _Loop, val_score: float, epoch: int, hooks: TrainHooks) -> None:
+    if val_score > loop.outcome.best_val_score:
+        loop.outcome.best_val_score, loop.outcome.best_epoch = val_score, epoch + 1
+        loop.best_state = copy.deepcopy(model.state_dict())
+        loop.since_best = 0
+        if hooks.on_best is not None:
+            hooks.on_best(loop.best_state, epoch + 1)
+    else:
+        loop.since_best += 1
+
+
+def _snapshot(model: ZeroShotModel, opt: _Optimisation, loop: _Loop, epoch: int) -> TrainState:
+    """The state after ``epoch`` (0-based) finished, taken after the epoch's validation so that the
+    global generator is saved as the next epoch will find it."""
+    return TrainState(
+        epoch=epoch + 1, steps=loop.steps, since_best=loop.since_best,
+        model=model.state_dict(), optimizer=opt.optimizer.state_dict(), scheduler=opt.scheduler.state_dict(),
+        generator=opt.generator.get_state(), torch_rng=torch.get_rng_state(), best_state=loop.best_state,
+        best_epoch=loop.outcome.best_epoch, best_val_score=loop.outcome.best_val_score,
+        history=loop.outcome.history,
+    )
+
+
+def _end_epoch(model: ZeroShotModel, opt: _Optimisation, settings: TrainSettings, hooks: TrainHooks,
+               loop: _Loop, epoch: int, train_loss: float, dist: DistContext) -> bool:
+    """Validate, schedule, record, keep the best and save the state; True when training stops here."""
+    val_score, extra = _validate_and_schedule(model, opt, settings, hooks, dist)
+    record = {"epoch": epoch + 1, "train_loss": distributed.mean_over_ranks(train_loss, dist),
+              "val_score": val_score, **extra, "lr": opt.optimizer.param_groups[0]["lr"]}
+    loop.outcome.history.append(record)
+    if hooks.progress:
+        hooks.progress(ProgressEvent("epoch", epoch + 1, settings.epochs, record))
+    _keep_if_best(model, loop, val_score, epoch, hooks)
+    if hooks.save_state is not None:
+        hooks.save_state(_snapshot(model, opt, loop, epoch))
+    if settings.early_stop and loop.since_best >= settings.early_stop:
+        loop.outcome.stopped_early = True
+        return True
+    return _out_of_steps(settings, loop)
+
+
+def train(model: ZeroShotModel, data: TrainData, settings: TrainSettings, hooks: TrainHooks,
+          resume: TrainState | None = None, dist: DistContext | None = None) -> TrainOutcome:
+    """Train on ``data`` (seen classes only, unless the caller is an upper bound); the best epoch
+    by ``hooks.validate`` is recorded, and ``settings.keep`` says whether its weights (``best``) or
+    the final ones (``last``) are left loaded.
+
+    ``resume``: a state ``hooks.save_state`` received; training continues after its epoch, and a
+    run killed mid-way and resumed ends with the same weights as an uninterrupted one.
+
+    ``dist`` (several processes, see ``engine/distributed.py``): every rank draws the same batches
+    and trains on its slice of each under DDP; rank 0's validation score decides for all.
+    """
+    _check(settings, hooks)
+    dist = dist or distributed.SINGLE
+    start = time.perf_counter()
+    opt = _optimisation(model, settings, data.class_embeddings.device)
+    if settings.channels_last:
+        model.to(memory_format=torch.channels_last)
+    loop = _Loop(TrainOutcome(best_epoch=-1, best_val_score=-math.inf), copy.deepcopy(model.state_dict()))
+    if resume is not None:
+        _restore(model, opt, loop, resume)
+    if model.method.frozen_backbone:
+        model.backbone.requires_grad_(False)
+    batches = _batches(model, data, settings, dist)
+    for epoch in range(loop.first_epoch, settings.epochs):
+        train_loss = _train_epoch(model, opt, batches, settings, loop, epoch, dist, hooks.progress)
+        if _end_epoch(model, opt, settings, hooks, loop, epoch, train_loss, dist):
             break
-        if settings.max_steps is not None and done_steps >= settings.max_steps:
-            break
-    if keep == "best":
-        model.load_state_dict(best_state)
-    best.seconds = time.perf_counter() - start
-    return best
+    if settings.keep == "best":
+        model.load_state_dict(loop.best_state)
+    loop.outcome.seconds = time.perf_counter() - start
+    return loop.outcome

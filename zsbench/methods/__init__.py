@@ -1,6 +1,6 @@
-"""ML-GZSL methods. Importing this package registers the built-ins."""
+"""ML-GZSL methods. The built-ins are registered lazily (``zsbench.builtins``): importing this
+package imports none of them."""
 
-from zsbench.methods import cxr_ml_gzsl, lesa, linear, mlzsl, supervised  # noqa: F401  (registration side effect)
 from zsbench.methods.base import Method
 
 __all__ = ["Method"]

@@ -79,3 +79,18 @@ class Method(nn.Module, metaclass=ABCMeta):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
+
+
+FEATURE_KINDS = ("pooled", "map")
+
+
+def method_problems(method: Method) -> list[str]:
+    """What the declared members' values get wrong (the registry's contract check)."""
+    problems = []
+    if not isinstance(method.name, str) or not method.name:
+        problems.append(f"name is {method.name!r}, not a non-empty str")
+    if method.feature_kind not in FEATURE_KINDS:
+        problems.append(f"feature_kind is {method.feature_kind!r}, not one of {', '.join(FEATURE_KINDS)}")
+    if not isinstance(method.lr_schedule, LrSchedule):
+        problems.append(f"lr_schedule is a {type(method.lr_schedule).__name__}, not a zsbench.methods.base.LrSchedule")
+    return problems

@@ -29,7 +29,6 @@ from torch import nn
 from zsbench.errors import TrainingError, UsageError
 from zsbench.methods.base import LrSchedule, Method
 from zsbench.methods.common import parse_options, require
-from zsbench.registry import METHODS
 
 
 def ranking_loss(scores: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
@@ -225,10 +224,6 @@ class CxrMlGzsl(Method):
         }
 
 
-@METHODS.register(
-    "cxr-ml-gzsl",
-    description="CXR-ML-GZSL (Hayat et al. 2021); preset=paper (default) or reference (public code)",
-)
 def create_cxr_ml_gzsl(
     *,
     feature_dim: int,

@@ -45,7 +45,6 @@ from torch import nn
 from zsbench.errors import UsageError
 from zsbench.methods.base import Method
 from zsbench.methods.common import label_masks, parse_options, require
-from zsbench.registry import METHODS
 
 CONV_CHOICES = ("none", "1x1", "2x2")
 
@@ -191,7 +190,6 @@ class Lesa(Method):
                 "frozen_backbone": self.frozen_backbone}
 
 
-@METHODS.register("lesa", description="LESA shared multi-attention (Huynh & Elhamifar 2020), feature map")
 def create_lesa(
     *,
     feature_dim: int,

@@ -18,7 +18,6 @@ from torch import nn
 
 from zsbench.methods.base import Method
 from zsbench.methods.common import label_masks, parse_options, require
-from zsbench.registry import METHODS
 
 SCORE_CHOICES = ("dot", "cosine")
 
@@ -72,7 +71,6 @@ class LinearEmbedding(Method):
         return {"name": self.name, **asdict(self.config)}
 
 
-@METHODS.register("linear", description="DeViSE-style linear map to the text space, pairwise ranking loss")
 def create_linear(
     *,
     feature_dim: int,

@@ -34,7 +34,6 @@ from torch import nn
 from zsbench.errors import UsageError
 from zsbench.methods.base import Method, TrainingContext
 from zsbench.methods.common import masked_bce_with_logits, parse_options, require
-from zsbench.registry import METHODS
 
 EDGE_TYPES = ("similar", "co-occur+", "co-occur-")
 Edges = tuple[torch.Tensor, torch.Tensor]  # (source ids, target ids), messages flow source -> target
@@ -221,7 +220,6 @@ class Mlzsl(Method):
                 "cooccurrence_classes": len(self.cooc_keys)}
 
 
-@METHODS.register("mlzsl", description="MLZSL knowledge-graph propagation (Lee et al. 2018), text+co-occurrence graph")
 def create_mlzsl(
     *,
     feature_dim: int,

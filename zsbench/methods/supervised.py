@@ -21,7 +21,6 @@ from torch import nn
 from zsbench.errors import UsageError
 from zsbench.methods.base import Method
 from zsbench.methods.common import masked_bce_with_logits, parse_options, require
-from zsbench.registry import METHODS
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,6 @@ class Supervised(Method):
         return {"name": self.name, "n_classes": self.n_classes, "zero_shot": self.zero_shot}
 
 
-@METHODS.register("supervised", description="supervised upper bound trained on ALL labels (not zero-shot)")
 def create_supervised(
     *,
     feature_dim: int,

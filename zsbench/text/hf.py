@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,7 @@ from zsbench.data.base import ClassInfo
 from zsbench.data.split_lists import cache_root
 from zsbench.data.vocab import NIH_CLASSES, canonical
 from zsbench.errors import DataError, UsageError
-from zsbench.options import NoOptions, OptionSet
-from zsbench.registry import TEXT_ENCODERS
+from zsbench.options import OptionSet
 from zsbench.results import atomic_write_bytes
 from zsbench.text.class_texts import encode_with_mode
 from zsbench.text.encoders import SentenceTransformerEncoder, TextEncoder
@@ -176,14 +176,14 @@ class HFOptions(OptionSet):
     cache: bool = True  # reuse embeddings cached on disk
 
 
-@TEXT_ENCODERS.register("hf", parametric=True, description="Hugging Face BERT-family model: hf:<name-or-path>",
-                        options=HFOptions)
 def create_hf(model: str, *, pooling: str = "mean", layer: str = "last", cache: bool = True,
               **_: object) -> TextEncoder:
     return HFTextEncoder(model, pooling, layer, cache)
 
 
-def _alias_factory(alias: str):
+def alias_factory(alias: str) -> Callable[..., TextEncoder]:
+    """The factory of a short name in ``HF_ALIASES`` (registered in ``zsbench.builtins``)."""
+
     def create(*, pooling: str = "mean", layer: str = "last", cache: bool = True, **_: object) -> TextEncoder:
         return HFTextEncoder(HF_ALIASES[alias], pooling, layer, cache, encoder_id=alias)
 
@@ -191,12 +191,14 @@ def _alias_factory(alias: str):
     return create
 
 
-for _alias in HF_ALIASES:
-    TEXT_ENCODERS.register(_alias, options=HFOptions)(_alias_factory(_alias))
+# one module attribute per alias, so the built-in table can name each as "zsbench.text.hf:<attr>"
+create_biobert = alias_factory("biobert")
+create_biobert_base = alias_factory("biobert-base")
+create_clinicalbert = alias_factory("clinicalbert")
+create_pubmedbert = alias_factory("pubmedbert")
+create_cxr_bert = alias_factory("cxr-bert")
 
 
-@TEXT_ENCODERS.register("st", parametric=True, description="any sentence-transformers model: st:<name-or-path>",
-                        options=NoOptions)
 def create_sentence_transformer(model: str, **_: object) -> TextEncoder:
     return SentenceTransformerEncoder(model, f"st:{model}")
 
@@ -207,7 +209,5 @@ class PrecomputedOptions(OptionSet):
     classes: str | None = None  # comma-separated class names of the rows (default: the 14 NIH classes)
 
 
-@TEXT_ENCODERS.register("precomputed", parametric=True, description="embeddings from a .npy/.json file",
-                        options=PrecomputedOptions)
 def create_precomputed(path: str, *, classes: str | None = None, **_: object) -> TextEncoder:
     return PrecomputedEncoder(path, classes)

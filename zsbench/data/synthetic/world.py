@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from zsbench.data.base import PARTS, ClassInfo, DatasetSource, ImageTable, ProgressFn
+from zsbench.data.base import PARTS, ClassInfo, DatasetSource, ImageTable
 from zsbench.data.synthetic.lexicon import RECIPES, attribute_vector
 from zsbench.data.synthetic.nih_stats import box_centres, finding_sets
 from zsbench.data.synthetic.render import Anatomy, render_image
 from zsbench.errors import UsageError
 from zsbench.options import OptionSet
-from zsbench.registry import DATASETS
+from zsbench.progress import CountFn
 
 # How many findings a diseased-or-not image carries (0 = "No Finding").
 FINDING_COUNT_PROBS = (0.12, 0.48, 0.26, 0.10, 0.04)
@@ -131,7 +131,7 @@ class SyntheticWorld(DatasetSource):
             }
         return render_image(self._anatomy[index], self._findings[index], self.image_size, rng, anchors)
 
-    def load_images(self, ids: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+    def load_images(self, ids: np.ndarray, progress: CountFn | None = None) -> np.ndarray:
         out = np.empty((len(ids), 1, self.image_size, self.image_size), dtype=np.uint8)
         for n, image_id in enumerate(ids):
             out[n, 0] = self.render(self._index(str(image_id)))
@@ -157,8 +157,6 @@ class SyntheticOptions(OptionSet):
     stats: str = "flat"  # flat | nih (real NIH label combinations and box centres)
 
 
-@DATASETS.register("synthetic", description="embedded synthetic chest X-ray world (no download)",
-                   options=SyntheticOptions)
 def create_synthetic(
     *, n_images: int | None = None, image_size: int | None = None, seed: int = 0, stats: str = "flat",
     **_: object,
