@@ -99,9 +99,9 @@ def test_shift_and_none_and_unknown_recipes():
 
 
 def test_config_names_the_recipe_and_reads_old_booleans():
-    assert RunConfig().augment == "shift"
+    assert RunConfig().augment == "auto"
     assert RunConfig.from_dict({"augment": True}).augment == "shift"
     assert RunConfig.from_dict({"augment": False}).augment == "none"
     assert RunConfig.from_dict({"augment": "paper"}).augment == "paper"
-    with pytest.raises(UsageError, match="--augment must be one of shift, paper, none"):
+    with pytest.raises(UsageError, match="--augment must be one of auto, shift, paper, none"):
         RunConfig.from_dict({"augment": "flip"})

@@ -189,7 +189,7 @@ def test_cache_is_off_when_asked_or_with_tencrop(tmp_path):
     dataset = create_dataset(config)
     model = build_model(config, dataset, TEXT_DIM, 14, CPU)
     assert not FeatureCache.for_run(config.replace(feature_cache=None), model, dataset, CPU).used
-    assert "tencrop" in FeatureCache.for_run(config.replace(tta="tencrop"), model, dataset, CPU).reason
+    assert "tencrop" in FeatureCache.for_run(config, model, dataset, CPU, tta="tencrop").reason
     assert cache_folder(config.replace(feature_cache="auto")) == tmp_path / "runs" / ".features"
     res = CliRunner().invoke(cli, ["run", "--feature-cache", str(tmp_path), "--no-feature-cache"])
     assert res.exit_code == 2 and "contradict" in res.output

@@ -75,7 +75,7 @@ CASES = [
      "sweep config 'random:' count: Input should be a valid integer"),
     ("config-file-value-mistyped", ["run", "--config", "{d}/run-type.yaml"],
      "--epochs: Input should be a valid integer (got 'ten')"),
-    ("run-flag-choice-misspelt", ["run", "--augment", "papr"], "'papr' is not one of 'shift', 'paper', 'none'"),
+    ("run-flag-choice-misspelt", ["run", "--augment", "papr"], "'papr' is not one of 'auto', 'shift', 'paper', 'none'"),
 ]
 
 FILES = {

@@ -42,6 +42,7 @@ def checkpoint_meta(
     embeddings: np.ndarray,
     model: Any,
     image_size: int,
+    channels: int = 1,
 ) -> dict[str, Any]:
     """The JSON metadata a run stores with ``model``'s weights (the epoch is added per save)."""
     from zsbench.results import git_hash
@@ -66,7 +67,8 @@ def checkpoint_meta(
         "class_descriptions": [list(c.descriptions) for c in classes],
         "text_encoder": {**encoder.describe(), "registry_name": config.text_encoder,
                          "uses_text": bool(encoder.uses_text), "dim": int(embeddings.shape[1])},
-        "backbone": {"spec": config.backbone, "image_size": int(image_size),
+        # channels: the input recipe's (zsbench/recipe.py); the model is rebuilt with it
+        "backbone": {"spec": config.backbone, "image_size": int(image_size), "channels": int(channels),
                      "feature_dim": int(model.backbone.feature_dim),
                      "preprocess": model.backbone.preprocess.to_dict()},
         "method": model.method.describe(),
@@ -219,7 +221,7 @@ def load_checkpoint(path: str | Path, device: torch.device | None = None) -> Loa
         model = create_model(
             spec, meta.config["method"], meta.config.get("method_options") or {},
             image_size=meta.image_size, text_dim=int(meta.text_encoder["dim"]),
-            n_classes=len(meta.class_names), pretrained=False,
+            n_classes=len(meta.class_names), pretrained=False, channels=int(meta.backbone.get("channels", 1)),
         )
     except CheckpointError:
         raise

@@ -30,7 +30,12 @@ MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 0 .. 2**32 - 1
 #: them, so that parsing a command line does not import torch
 AUGMENTATIONS = ("shift", "paper", "none")
 TTA_MODES = ("none", "tencrop")
+CHANNELS = ("1", "3")
+#: ``auto``: the paper's recipe for cxr-ml-gzsl on real images, else zsbench's defaults (zsbench/recipe.py)
+AUTO = "auto"
 SELECTIONS = ("val-seen", "gzsl")
+#: fields that change how fast a run goes, never what it computes
+SPEED_ONLY = ("decode_workers",)
 
 
 @dataclass(frozen=True)
@@ -82,14 +87,20 @@ class RunConfig(BaseModel):
     amp: Annotated[StrictBool, Cli(
         "--amp", "Autocast: bf16 on CPUs that support it, bf16/fp16 on GPUs.", kind="switch")] = False
     channels_last: Annotated[StrictBool, Cli("--channels-last", "channels_last memory format.", kind="switch")] = False
-    tta: Annotated[str, Cli("--tta", "Test-time augmentation [default: none].", choices=TTA_MODES)] = "none"
+    tta: Annotated[str, Cli(
+        "--tta", "Test-time augmentation; auto: tencrop for cxr-ml-gzsl on real images, else none [default: auto].",
+        choices=(AUTO, *TTA_MODES))] = AUTO
     image_size: Annotated[StrictInt | None, Cli(
         "--image-size", "Image side in pixels [default: the dataset's].")] = None
     n_images: Annotated[StrictInt | None, Cli("--n-images", "Synthetic world size [default: 6000].")] = None
     augment: Annotated[str, Cli(
-        "--augment", "Training augmentation: shift (small translation), paper (RandomResizedCrop + flip), none "
-        "[default: shift].", choices=AUGMENTATIONS, off="--no-augment", off_value="none",
-        off_help="Same as --augment none.")] = "shift"
+        "--augment", "Training augmentation: shift (small translation), paper (RandomResizedCrop + flip), none; "
+        "auto: paper for cxr-ml-gzsl on real images, else shift [default: auto].", choices=(AUTO, *AUGMENTATIONS),
+        off="--no-augment", off_value="none", off_help="Same as --augment none.")] = AUTO
+    channels: Annotated[str, Cli(
+        "--channels", "Backbone input channels: 1 (grey; timm folds RGB filters) or 3 (grey copied to RGB, "
+        "ImageNet statistics); auto: 3 for cxr-ml-gzsl on real images, else 1 [default: auto].",
+        choices=(AUTO, *CHANNELS))] = AUTO
     pretrained: Annotated[StrictBool, Cli(
         "--no-pretrained", "Start the backbone from random weights.", kind="negated")] = True
     backbone_weights: Annotated[str | None, Cli(
@@ -125,6 +136,8 @@ class RunConfig(BaseModel):
         kind="pairs")] = Field(default_factory=dict)
     ks: Annotated[tuple[StrictInt, ...], Cli(
         "--k", "k for p/r/f1@k (repeatable) [default: 2 and 3].", kind="repeat")] = (2, 3)
+    decode_workers: Annotated[StrictInt, Cli(
+        "--decode-workers", "Processes decoding image files when no pixel cache covers the run [default: 1].")] = 1
     device: Annotated[str, Cli("--device", "auto, cpu or cuda [default: auto].")] = "auto"
     out: Annotated[str, Cli("--out", "Folder for run directories [default: runs].")] = "runs"
 
@@ -133,6 +146,11 @@ class RunConfig(BaseModel):
     def _named_recipe(cls, value: Any) -> Any:
         # configs and results written before the recipes had names hold augment: true/false
         return {True: "shift", False: "none"}.get(value, value) if isinstance(value, bool) else value
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_count(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("lr", "weight_decay", "lr_factor", "clip_grad", mode="before")
     @classmethod
@@ -160,12 +178,14 @@ class RunConfig(BaseModel):
                 raise UsageError(f"lr_factor must be below 1: it multiplies the learning rate (got {self.lr_factor})")
         for flag, value, low in (("lr_patience", self.lr_patience, 0), ("--max-steps", self.max_steps, 1),
                                  ("--early-stop", self.early_stop, 1), ("--image-size", self.image_size, 8),
-                                 ("--n-images", self.n_images, 1), ("--val-unseen", self.val_unseen, 1)):
+                                 ("--n-images", self.n_images, 1), ("--val-unseen", self.val_unseen, 1),
+                                 ("--decode-workers", self.decode_workers, 1)):
             if value is not None:
                 _check_range(flag, value, low)
         if self.clip_grad is not None:
             _check_float("--clip-grad", self.clip_grad, positive=True)
-        for name, choices in (("augment", AUGMENTATIONS), ("tta", TTA_MODES), ("selection", SELECTIONS)):
+        for name, choices in (("augment", (AUTO, *AUGMENTATIONS)), ("tta", (AUTO, *TTA_MODES)),
+                              ("channels", (AUTO, *CHANNELS)), ("selection", SELECTIONS)):
             if getattr(self, name) not in choices:
                 raise UsageError(f"--{name} must be one of {', '.join(choices)} (got {getattr(self, name)!r})")
         if not self.ks or not all(k >= 1 for k in self.ks):
@@ -184,6 +204,11 @@ class RunConfig(BaseModel):
         d = self.model_dump()
         d["ks"] = list(self.ks)
         return d
+
+    def identity(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the fields that change how fast a run goes but not its result
+        (:data:`SPEED_ONLY`): what a resumed run and a sweep's run hash compare."""
+        return {k: v for k, v in self.to_dict().items() if k not in SPEED_ONLY}
 
     def replace(self, **changes: Any) -> RunConfig:
         """A checked copy with ``changes`` applied (``dataclasses.replace`` for this model)."""

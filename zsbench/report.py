@@ -163,7 +163,7 @@ def build_report(run_dir: str | Path, n_images: int = 12, heatmaps: bool = True)
     cams = None
     if rows:
         dataset, _ = run_part_table(res["config"], "test")
-        pixels = dataset.load_images(run.image_ids[rows])
+        pixels = np.asarray(dataset.load_images(run.image_ids[rows]))  # a few images: in RAM, for Grad-CAM
         if heatmaps:
             cams = _heatmaps(run, rows, pixels)
     rocs = []

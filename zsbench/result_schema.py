@@ -46,6 +46,16 @@ class Seeds(Closed):
     backbone_init_seed: int
 
 
+class RecipeRecord(Closed):
+    """The input recipe with every ``auto`` resolved (zsbench/recipe.py)."""
+
+    augment: str
+    tta: str
+    channels: int
+    reason: str
+    augment_applied: str  # "none" where cached frozen-backbone features replace the images
+
+
 class ClassSplitRecord(Closed):
     name: str
     dataset: str | None
@@ -123,6 +133,7 @@ class RunRecord(Closed):
     created: str
     config: RunConfig
     seeds: Seeds
+    recipe: RecipeRecord | None = None  # None in results written before input recipes existed
     feature_cache: dict[str, Any]
     dataset: DatasetRecord
     class_split: ClassSplitRecord

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from zsbench.config import SPEED_ONLY
 from zsbench.engine.train_state import TRAIN_STATE_VERSION, TrainState, saved_version
 from zsbench.errors import UsageError
 from zsbench.results import as_stored, to_json
@@ -62,7 +63,8 @@ def load_resume_state(run_dir: Path, config: Any, world_size: int = 1) -> Resume
     if found != TRAIN_STATE_VERSION:
         raise UsageError(f"{path} holds a training state of version {found}, this zsbench reads version "
                          f"{TRAIN_STATE_VERSION}; it cannot be continued: start a fresh run in a new folder")
-    if json.loads(raw.get("config_json", "{}")) != as_stored(config.to_dict()):
+    stored = {k: v for k, v in json.loads(raw.get("config_json", "{}")).items() if k not in SPEED_ONLY}
+    if stored != as_stored(config.identity()):
         raise UsageError(f"{path} was written by a different run configuration; resume with the same flags")
     if raw.get("world_size", 1) != world_size:
         raise UsageError(f"{path} was written by {raw.get('world_size', 1)} process(es), this is {world_size}; "

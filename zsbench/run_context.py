@@ -21,6 +21,7 @@ from zsbench.engine.distributed import DistContext
 from zsbench.engine.feature_cache import FeatureCache
 from zsbench.engine.trainer import TrainOutcome, TrainSettings, ZeroShotModel
 from zsbench.progress import ProgressFn
+from zsbench.recipe import InputRecipe
 from zsbench.resume_state import ResumeState
 from zsbench.run_setup import RunFolder
 
@@ -49,6 +50,7 @@ class RunParts:
     split: ClassSplit
     classes: list[ClassInfo]
     resume: ResumeState | None
+    recipe: InputRecipe  # augment, tta and channels with every auto resolved (zsbench/recipe.py)
 
     @property
     def class_names(self) -> list[str]:

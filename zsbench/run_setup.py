@@ -156,7 +156,7 @@ def check_training_classes(training: list[int], unseen: list[int], allowed: bool
 
 
 def create_dataset(config: Any) -> DatasetSource:
-    return DATASETS.create(
+    dataset = DATASETS.create(
         config.dataset,
         n_images=config.n_images,
         image_size=config.image_size,
@@ -167,6 +167,9 @@ def create_dataset(config: Any) -> DatasetSource:
         cache=config.cache,
         **DATASETS.check_options(config.dataset, config.dataset_options),
     )
+    if isinstance(dataset, FileImageSource):  # files decoded in this many processes without a cache
+        dataset.decode_workers = config.decode_workers
+    return dataset
 
 
 def drop_missing_images(dataset: DatasetSource, splits: DataSplits, allow_missing: bool) -> int:
@@ -190,13 +193,13 @@ def drop_missing_images(dataset: DatasetSource, splits: DataSplits, allow_missin
 
 
 def build_model(config: Any, dataset: DatasetSource, text_dim: int, n_classes: int,
-                device: torch.device) -> ZeroShotModel:
+                device: torch.device, channels: int = 1) -> ZeroShotModel:
     """The run's model, from the same initial weights on every build (a gzsl probe builds twice)."""
     def build() -> ZeroShotModel:
         return create_model(
             config.backbone, config.method, config.method_options,
             image_size=dataset.image_size, text_dim=text_dim, n_classes=n_classes,
-            pretrained=config.pretrained, weights=config.backbone_weights,
+            pretrained=config.pretrained, weights=config.backbone_weights, channels=channels,
         )
 
     seed_everything(config.seed)  # every build starts from the same initial weights
@@ -215,9 +218,9 @@ def bind_class_context(model: ZeroShotModel, train_labels: np.ndarray, columns: 
                                                        all_embeddings[columns]))
 
 
-def train_settings(config: Any, schedule: LrSchedule) -> TrainSettings:
+def train_settings(config: Any, schedule: LrSchedule, augment: str) -> TrainSettings:
     """The run's flags as training settings; the learning-rate schedule is the method's own
-    (``Method.lr_schedule``) unless the flags override it."""
+    (``Method.lr_schedule``) unless the flags override it; ``augment`` is the resolved recipe's."""
     return TrainSettings(
         epochs=config.epochs,
         batch_size=config.batch_size,
@@ -226,7 +229,7 @@ def train_settings(config: Any, schedule: LrSchedule) -> TrainSettings:
         lr_factor=config.lr_factor if config.lr_factor is not None else schedule.factor,
         lr_patience=config.lr_patience if config.lr_patience is not None else schedule.patience,
         seed=config.seed,
-        augment=config.augment,
+        augment=augment,
         max_steps=config.max_steps,
         early_stop=config.early_stop,
         clip_grad=config.clip_grad,

@@ -37,6 +37,8 @@ import torch
 from zsbench import __version__
 from zsbench.checkpoint import checkpoint_meta
 from zsbench.data.coverage import attribute_coverage, fully_covered
+from zsbench.data.files import decoding
+from zsbench.data.mapped_rows import subset
 from zsbench.data.protocol import apply_protocol
 from zsbench.engine import distributed
 from zsbench.engine.distributed import DistContext
@@ -56,6 +58,7 @@ from zsbench.engine.trainer import (
 from zsbench.errors import UsageError
 from zsbench.metrics import METRICS_VERSION, evaluate
 from zsbench.progress import stage_counter
+from zsbench.recipe import resolve_recipe
 from zsbench.registry import TEXT_ENCODERS
 from zsbench.result_schema import check_result
 from zsbench.results import (
@@ -120,7 +123,8 @@ def resolve_stage(ctx: RunContext) -> RunParts:
     dataset, split, classes = preflight(config)
     if resume is not None and ctx.resume_dir is not None:
         check_resume_dataset(resume, dataset, ctx.resume_dir)
-    ctx.parts = RunParts(dist, device, dataset, split, classes, resume)
+    recipe = resolve_recipe(config, dataset.real_images)
+    ctx.parts = RunParts(dist, device, dataset, split, classes, resume, recipe)
     return ctx.parts
 
 
@@ -140,7 +144,8 @@ def model_stage(ctx: RunContext) -> ZeroShotModel:
     """Backbone + method sized for the embeddings and classes. ``build_model`` reseeds torch first,
     so the initial weights depend on the seed alone, whatever the stages before it drew."""
     parts, texts = need(ctx.parts, "resolve"), need(ctx.texts, "text")
-    ctx.model = build_model(ctx.config, parts.dataset, texts.embeddings.shape[1], len(parts.classes), parts.device)
+    ctx.model = build_model(ctx.config, parts.dataset, texts.embeddings.shape[1], len(parts.classes), parts.device,
+                            channels=parts.recipe.channels)
     return ctx.model
 
 
@@ -168,17 +173,19 @@ def inputs_stage(ctx: RunContext) -> RunInputs:
     config, parts, model = ctx.config, need(ctx.parts, "resolve"), need(ctx.model, "model")
     data, texts = need(ctx.data, "data"), need(ctx.texts, "text")
     t = time.perf_counter()
-    feature_cache = FeatureCache.for_run(config, model, parts.dataset, parts.device)
+    feature_cache = FeatureCache.for_run(config, model, parts.dataset, parts.device, tta=parts.recipe.tta)
     pixels = {}
-    for part in ("train", "val", "test"):
-        ids = getattr(data.splits, part).ids
-        count = stage_counter(ctx.progress, f"load {part}")
-        pixels[part] = (feature_cache.load(part, ids, progress=count) if feature_cache.used
-                        else parts.dataset.load_images(ids, progress=count))
+    with decoding(parts.dataset):  # without a pixel cache, the parts share one set of decode workers
+        for part in ("train", "val", "test"):
+            ids = getattr(data.splits, part).ids
+            count = stage_counter(ctx.progress, f"load {part}")
+            pixels[part] = (feature_cache.load(part, ids, progress=count) if feature_cache.used
+                            else parts.dataset.load_images(ids, progress=count))
     if feature_cache.used:
         use_features(model)  # the model now takes features; best.pt still holds the backbone's weights
     ctx.timings["load_images_s"] = time.perf_counter() - t
-    settings = feature_cache.adjust(train_settings(config, model.method.lr_schedule))  # features: no augmentation
+    settings = train_settings(config, model.method.lr_schedule, parts.recipe.augment)
+    settings = feature_cache.adjust(settings)  # features: no augmentation
     embeddings = torch.from_numpy(texts.embeddings).to(parts.device)
     ctx.inputs = RunInputs(feature_cache, pixels, embeddings, settings)
     return ctx.inputs
@@ -211,7 +218,8 @@ def save_best(ctx: RunContext, state: dict[str, torch.Tensor], epoch: int) -> No
     if not parts.dist.is_main:
         return
     meta = checkpoint_meta(ctx.config, parts.dataset, parts.classes, data.seen, data.unseen, texts.encoder,
-                           texts.embeddings, model, image_size=parts.dataset.image_size)
+                           texts.embeddings, model, image_size=parts.dataset.image_size,
+                           channels=parts.recipe.channels)
     write_checkpoint(run_dir / "best.pt", state, {**meta, "epoch": epoch},
                      {"class_embeddings": torch.from_numpy(texts.embeddings)})
 
@@ -244,8 +252,8 @@ def _bind_columns(ctx: RunContext, model: ZeroShotModel, columns: list[int], row
 def _train_data(ctx: RunContext, columns: list[int], rows: np.ndarray | None = None) -> TrainData:
     data, inputs = need(ctx.data, "data"), need(ctx.inputs, "inputs")
     pixels, labels = inputs.pixels["train"], data.splits.train.labels
-    if rows is not None:
-        pixels, labels = pixels[rows], labels[rows]
+    if rows is not None:  # a mapped cache's rows stay mapped
+        pixels, labels = subset(pixels, rows), labels[rows]
     return TrainData(pixels, labels[:, columns], inputs.embeddings[columns])
 
 
@@ -261,7 +269,8 @@ def selection_stage(ctx: RunContext) -> Selection:
     inner = [c for c in data.seen if c not in held]
     check_training_classes(inner, data.unseen, allowed=False)
     keep_rows = ~(np.nan_to_num(data.splits.train.labels[:, held]) > 0).any(axis=1)
-    probe_model = build_model(config, parts.dataset, texts.embeddings.shape[1], len(parts.classes), parts.device)
+    probe_model = build_model(config, parts.dataset, texts.embeddings.shape[1], len(parts.classes), parts.device,
+                              channels=parts.recipe.channels)
     if inputs.feature_cache.used:
         use_features(probe_model)
     validate = harmonic_validator(inputs.pixels["val"], data.splits.val.labels, inputs.embeddings, inner, held)
@@ -298,7 +307,7 @@ def score_stage(ctx: RunContext) -> Scored:
     data, inputs = need(ctx.data, "data"), need(ctx.inputs, "inputs")
     t = time.perf_counter()
     scores = score_images(model, inputs.pixels["test"], inputs.embeddings, progress=ctx.progress, stage="test",
-                          tta=config.tta)
+                          tta=parts.recipe.tta)
     coverage = attribute_coverage(parts.classes, parts.split.seen, parts.split.unseen)  # None without attributes
     covered = fully_covered(coverage)
     metrics = evaluate(scores, data.splits.test.labels, data.seen, data.unseen, ks=config.ks,
@@ -359,6 +368,8 @@ def result_document(ctx: RunContext) -> dict[str, Any]:
         "seeds": {"seed": config.seed, "data_seed": config.data_seed,
                   # a frozen backbone is initialised from the data seed (its features are cached)
                   "backbone_init_seed": config.data_seed if model.method.frozen_backbone else config.seed},
+        # the input recipe with every auto resolved; cached frozen features are not augmented
+        "recipe": {**parts.recipe.to_dict(), "augment_applied": inputs.settings.augment},
         "feature_cache": inputs.feature_cache.record(),
         "dataset": parts.dataset.describe(),
         "class_split": {**parts.split.to_dict(), "coverage": scored.coverage},

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from zsbench.data.mapped_rows import Pixels
 from zsbench.errors import UsageError
 
 PATH_COLUMNS = ("path", "image", "file")
@@ -27,7 +28,7 @@ class LabelledImages:
     """Images (model-sized pixels) with 0/1/NaN labels per named class."""
 
     ids: list[str]
-    pixels: np.ndarray  # uint8 (n, 1, s, s)
+    pixels: Pixels  # uint8 (n, 1, s, s); a pixel cache's rows stay mapped
     labels: np.ndarray  # float32 (n, K), NaN = unknown
     class_names: list[str]
     source: str

@@ -11,21 +11,27 @@ from zsbench.errors import UnknownNameError, UsageError
 
 
 class TimmBackbone(Backbone):
-    """A timm model with its classifier removed, built for 1-channel input.
+    """A timm model with its classifier removed, built for 1- or 3-channel input.
 
-    timm adapts the first convolution to ``in_chans=1`` (summing pretrained RGB filters), so
-    grayscale X-rays need no channel copying. Pretrained weights come from ``weights`` (a local
+    ``channels=1`` (zsbench's default): timm adapts the first convolution to ``in_chans=1`` (summing
+    pretrained RGB filters), so grayscale X-rays need no channel copying, and the grey channel is
+    normalised with the mean of the RGB statistics. ``channels=3`` (the paper's recipe): the grey
+    image is copied to three channels and normalised with the model's own (ImageNet) mean and std,
+    as the public CXR-ML-GZSL code feeds its DenseNet-121. Pretrained weights come from ``weights`` (a local
     file) or from the Hugging Face hub cache; zsbench runs offline, so a missing cache is an error
     that names the fix. ``pretrained=False`` starts from random weights.
     """
 
-    def __init__(self, name: str, input_size: int, pretrained: bool = True, weights: str | None = None) -> None:
+    def __init__(self, name: str, input_size: int, pretrained: bool = True, weights: str | None = None,
+                 channels: int = 1) -> None:
         super().__init__()
         import timm
 
         if not timm.is_model(name):
             raise UnknownNameError("timm model", name, timm.list_models())
-        kwargs: dict = {"num_classes": 0, "in_chans": 1}
+        if channels not in (1, 3):
+            raise UsageError(f"timm backbones take 1 or 3 input channels (got {channels})")
+        kwargs: dict = {"num_classes": 0, "in_chans": channels}
         if weights:
             if not Path(weights).is_file():
                 raise UsageError(f"--backbone-weights {weights} does not exist")
@@ -44,13 +50,16 @@ class TimmBackbone(Backbone):
         cfg = getattr(self.model, "pretrained_cfg", {}) or {}
         mean = cfg.get("mean", (0.485, 0.456, 0.406))
         std = cfg.get("std", (0.229, 0.224, 0.225))
-        # a single grey channel takes the mean of the RGB statistics
-        self.preprocess = Preprocess(
-            input_size=input_size,
-            in_chans=1,
-            mean=(float(sum(mean) / len(mean)),),
-            std=(float(sum(std) / len(std)),),
-        )
+        if channels == 3:
+            self.preprocess = Preprocess(input_size=input_size, in_chans=3, mean=tuple(float(m) for m in mean),
+                                         std=tuple(float(s) for s in std))
+        else:  # a single grey channel takes the mean of the RGB statistics
+            self.preprocess = Preprocess(
+                input_size=input_size,
+                in_chans=1,
+                mean=(float(sum(mean) / len(mean)),),
+                std=(float(sum(std) / len(std)),),
+            )
         self.model_name = name
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -65,7 +74,7 @@ class TimmBackbone(Backbone):
 
 
 def create_timm(name: str, *, image_size: int | None = None, pretrained: bool = True,
-                weights: str | None = None, **_: object) -> TimmBackbone:
+                weights: str | None = None, channels: int = 1, **_: object) -> TimmBackbone:
     if not name:
         raise UsageError("give a timm model name, e.g. --backbone timm:resnet18")
-    return TimmBackbone(name, input_size=image_size or 224, pretrained=pretrained, weights=weights)
+    return TimmBackbone(name, input_size=image_size or 224, pretrained=pretrained, weights=weights, channels=channels)

@@ -35,7 +35,7 @@ def run_command(config_file: str | None, as_json: bool, quiet: bool, resume_dir:
             raise UsageError(f"{resume_dir} has no config.json; is it a zsbench run directory?")
     base = RunConfig.from_yaml(config_file).to_dict() if config_file else RunConfig().to_dict()
     config = RunConfig.from_dict(merge_overrides(base, config_overrides(flags)))
-    if resume_dir and config.to_dict() != RunConfig.from_yaml(config_file).to_dict():
+    if resume_dir and config.identity() != RunConfig.from_yaml(config_file).identity():
         raise UsageError("--resume continues a run with its own settings; drop the other flags")
 
     # under torchrun: one process group for the run, torn down also on error; rank 0 alone prints

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zsbench.data.mapped_rows import Pixels
 from zsbench.progress import CountFn
 
 PARTS = ("train", "val", "test")
@@ -55,6 +56,8 @@ class DatasetSource(ABC):
     """
 
     name: str
+    #: real X-rays (True) or a generated world; decides the ``auto`` input recipe (zsbench/recipe.py)
+    real_images: bool = True
     image_size: int = 224
     split_source: str = "dataset's own"
 
@@ -67,8 +70,9 @@ class DatasetSource(ABC):
         """Every image with its labels, patient and image-split part."""
 
     @abstractmethod
-    def load_images(self, ids: np.ndarray, progress: CountFn | None = None) -> np.ndarray:
-        """Pixels of the given images as uint8, shape (n, 1, H, W)."""
+    def load_images(self, ids: np.ndarray, progress: CountFn | None = None) -> Pixels:
+        """Pixels of the given images as uint8, shape (n, 1, H, W): an array, or a view that reads
+        rows when indexed (``MappedRows``, for a memory-mapped cache)."""
 
     def describe(self) -> dict[str, object]:
         """Provenance recorded in result.json (generator settings, file paths, versions)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zsbench.data.mapped_rows import MappedRows
 from zsbench.errors import DataError
 from zsbench.progress import CountFn
 from zsbench.results import atomic_write_bytes
@@ -80,9 +81,12 @@ class PixelCache:
         return all(str(i) in self.row and self.status[self.row[str(i)]] == OK for i in ids)
 
     def get(self, ids: np.ndarray | list[str]) -> np.ndarray:
-        """uint8 (n, 1, size, size) for ids that are all prepared (status ok)."""
-        rows = np.array([self.row[str(i)] for i in ids], dtype=np.int64)
-        return np.asarray(self.pixels[rows])[:, None]
+        """uint8 (n, 1, size, size) in RAM for ids that are all prepared (status ok)."""
+        return np.asarray(self.mapped(ids))
+
+    def mapped(self, ids: np.ndarray | list[str]) -> MappedRows:
+        """The rows of ids that are all prepared (status ok), left mapped: read when indexed."""
+        return MappedRows(self.pixels, np.array([self.row[str(i)] for i in ids], dtype=np.int64))
 
 
 def prepare_cache(

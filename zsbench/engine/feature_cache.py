@@ -194,14 +194,14 @@ class FeatureCache:
 
     @classmethod
     def for_run(cls, config: Any, model: ZeroShotModel, dataset: DatasetSource,
-                device: torch.device) -> FeatureCache:
+                device: torch.device, tta: str = "none") -> FeatureCache:
         if not model.method.frozen_backbone:
             return cls(False, "the backbone is trained")
         root = cache_folder(config)
         if root is None:
             return cls(False, "turned off (--no-feature-cache)")
-        if config.tta != "none":
-            return cls(False, f"--tta {config.tta} scores image crops, which have no cached features")
+        if tta != "none":
+            return cls(False, f"--tta {tta} scores image crops, which have no cached features")
         description = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,

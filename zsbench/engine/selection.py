@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from zsbench.data.mapped_rows import Pixels
 from zsbench.engine.trainer import ZeroShotModel, score_images
 from zsbench.errors import UsageError
 from zsbench.metrics import evaluate
@@ -32,7 +33,7 @@ def choose_held_out(val_labels: np.ndarray, seen: list[int], count: int, seed: i
 
 
 def harmonic_validator(
-    val_pixels: np.ndarray,
+    val_pixels: Pixels,
     val_labels: np.ndarray,
     embeddings: torch.Tensor,
     train_columns: list[int],

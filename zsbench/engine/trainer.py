@@ -15,9 +15,11 @@ import torch
 from torch import nn
 
 from zsbench.backbones.base import Backbone, prepare_batch
+from zsbench.data.mapped_rows import Pixels
 from zsbench.engine import distributed
 from zsbench.engine.augment import augment_batch
 from zsbench.engine.distributed import DistContext
+from zsbench.engine.prefetch import Prefetcher
 from zsbench.engine.train_state import TrainState
 from zsbench.errors import TrainingError
 from zsbench.methods.base import Method
@@ -62,12 +64,16 @@ def create_model(
     n_classes: int,
     pretrained: bool,
     weights: str | None = None,
+    channels: int = 1,
 ) -> ZeroShotModel:
     """Backbone and method from the registries, wired together: the one recipe that training
     (the runner) and reloading a checkpoint both follow, so they cannot drift apart."""
     from zsbench.registry import BACKBONES, METHODS
 
-    backbone = BACKBONES.create(backbone_spec, image_size=image_size, pretrained=pretrained, weights=weights)
+    # only a 3-channel input is asked for by name: backbones that cannot take it (and older plugins)
+    # keep their signature
+    extra = {"channels": channels} if channels != 1 else {}
+    backbone = BACKBONES.create(backbone_spec, image_size=image_size, pretrained=pretrained, weights=weights, **extra)
     method = METHODS.create(
         method_name,
         feature_dim=backbone.feature_dim,
@@ -121,7 +127,7 @@ def ten_crops(x: torch.Tensor, size: int) -> list[torch.Tensor]:
 @torch.no_grad()
 def score_images(
     model: ZeroShotModel,
-    pixels: np.ndarray,
+    pixels: Pixels,
     class_embeddings: torch.Tensor,
     batch_size: int = 128,
     progress: ProgressFn | None = None,
@@ -139,19 +145,26 @@ def score_images(
     device = class_embeddings.device
     size = model.backbone.preprocess.input_size
     out = []
-    for start in range(0, len(pixels), batch_size):
-        batch = torch.from_numpy(pixels[start : start + batch_size]).to(device)
-        if tta == "tencrop":
-            big = round(size * 256 / 224)
-            enlarged = nn.functional.interpolate(batch.float(), size=(big, big), mode="bilinear", antialias=True)
-            enlarged = enlarged.round().clamp(0, 255).to(torch.uint8)
-            scores = torch.stack([model(crop, class_embeddings).float() for crop in ten_crops(enlarged, size)])
-            out.append(scores.mean(0).cpu().numpy())
-        else:
-            out.append(model(batch, class_embeddings).float().cpu().numpy())
-        if progress:
-            progress(ProgressEvent(stage, min(start + batch_size, len(pixels)), len(pixels)))
+    starts = range(0, len(pixels), batch_size)
+    # the next batches are read (from a mapped cache: from disk) while this one is scored
+    with Prefetcher(pixels, [slice(start, start + batch_size) for start in starts], device) as gathered:
+        for start, batch in zip(starts, gathered, strict=True):
+            out.append(_score_batch(model, batch, class_embeddings, tta, size))
+            if progress:
+                progress(ProgressEvent(stage, min(start + batch_size, len(pixels)), len(pixels)))
     return np.concatenate(out) if out else np.zeros((0, len(class_embeddings)), dtype=np.float32)
+
+
+def _score_batch(model: ZeroShotModel, batch: torch.Tensor, class_embeddings: torch.Tensor, tta: str,
+                 size: int) -> np.ndarray:
+    """Scores of one batch on the device: as it is, or averaged over the ten crops of the enlarged images."""
+    if tta == "tencrop":
+        big = round(size * 256 / 224)
+        enlarged = nn.functional.interpolate(batch.float(), size=(big, big), mode="bilinear", antialias=True)
+        enlarged = enlarged.round().clamp(0, 255).to(torch.uint8)
+        scores = torch.stack([model(crop, class_embeddings).float() for crop in ten_crops(enlarged, size)])
+        return scores.mean(0).cpu().numpy()
+    return model(batch, class_embeddings).float().cpu().numpy()
 
 
 def _val_auroc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -161,7 +174,7 @@ def _val_auroc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def seen_auroc_validator(
-    val_pixels: np.ndarray, val_labels: np.ndarray, seen_embeddings: torch.Tensor
+    val_pixels: Pixels, val_labels: np.ndarray, seen_embeddings: torch.Tensor
 ) -> Callable[[ZeroShotModel], float]:
     """Model selection by the mean validation AUROC over the training (seen) classes."""
 
@@ -172,7 +185,7 @@ def seen_auroc_validator(
 
 
 def seen_loss_validator(
-    val_pixels: np.ndarray, val_labels: np.ndarray, seen_embeddings: torch.Tensor, batch_size: int = 64
+    val_pixels: Pixels, val_labels: np.ndarray, seen_embeddings: torch.Tensor, batch_size: int = 64
 ) -> Callable[[ZeroShotModel], float]:
     """The method's training loss on the validation images (eval mode, no augmentation), averaged
     over images; for schedules that watch the validation loss."""
@@ -214,7 +227,7 @@ class TrainData:
     features), their labels over the training columns (NaN = unknown) and those columns' class
     embeddings only, so unseen class texts cannot reach training through this function."""
 
-    pixels: np.ndarray
+    pixels: Pixels  # an array, or a mapped cache's rows (read per batch by the prefetcher)
     labels: np.ndarray
     class_embeddings: torch.Tensor
 
@@ -326,10 +339,10 @@ def _out_of_steps(settings: TrainSettings, loop: _Loop) -> bool:
 
 
 def _step(model: ZeroShotModel, opt: _Optimisation, batches: _Batches, settings: TrainSettings,
-          idx: torch.Tensor, where: str) -> float:
-    """One optimizer step on the images ``idx`` (this rank's part of the batch); its loss."""
+          idx: torch.Tensor, pixels: torch.Tensor, where: str) -> float:
+    """One optimizer step on the images ``idx`` (this rank's part of the batch), whose pixels the
+    prefetcher gathered onto the device; its loss."""
     device = batches.data.class_embeddings.device
-    pixels = torch.from_numpy(batches.data.pixels[idx.numpy()]).to(device)
     pixels = augment_batch(settings.augment, pixels, opt.generator)
     x = prepare_batch(pixels, model.backbone.preprocess)
     if settings.channels_last:
@@ -366,19 +379,24 @@ def _train_epoch(model: ZeroShotModel, opt: _Optimisation, batches: _Batches, se
     # the epoch's order is drawn first, then each step's augmentation, from the one generator:
     # this order of draws is what a resumed run replays
     order = torch.randperm(len(batches.data.pixels), generator=opt.generator)
+    steps = batches.per_epoch
+    if settings.max_steps is not None:  # the step budget may end this epoch early
+        steps = max(0, min(steps, settings.max_steps - loop.steps))
+    size = settings.batch_size
+    # this rank's part of each global batch, all known now: the prefetcher gathers ahead of the steps
+    indices = [distributed.shard(order[step * size : (step + 1) * size], dist) for step in range(steps)]
+    device = batches.data.class_embeddings.device
     total, taken = 0.0, 0
-    for step in range(batches.per_epoch):
-        if _out_of_steps(settings, loop):
-            break
-        idx = order[step * settings.batch_size : (step + 1) * settings.batch_size]
-        idx = distributed.shard(idx, dist)  # this rank's part of the global batch
-        loss_value = _step(model, opt, batches, settings, idx, f"epoch {epoch + 1} step {step + 1}")
-        total += loss_value
-        taken += 1
-        loop.steps += 1
-        if progress:
-            done = min(loop.steps, batches.total_steps)
-            progress(ProgressEvent("train", done, batches.total_steps, {"loss": loss_value}))
+    with Prefetcher(batches.data.pixels, [idx.numpy() for idx in indices], device) as gathered:
+        for step, pixels in enumerate(gathered):
+            loss_value = _step(model, opt, batches, settings, indices[step], pixels,
+                               f"epoch {epoch + 1} step {step + 1}")
+            total += loss_value
+            taken += 1
+            loop.steps += 1
+            if progress:
+                done = min(loop.steps, batches.total_steps)
+                progress(ProgressEvent("train", done, batches.total_steps, {"loss": loss_value}))
     return total / max(taken, 1)
 
 

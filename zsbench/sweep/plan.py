@@ -84,10 +84,15 @@ def split_identity(split: ClassSplit) -> dict[str, Any]:
 
 def run_hash(config: RunConfig, split: ClassSplit) -> str:
     """Short hash of a run's configuration; ``out`` and the split's file location leave it unchanged."""
-    data = config.to_dict()
+    data = config.identity()
     data.pop("out")
-    # the recipes that an older zsbench wrote as augment true/false keep their runs' hashes
-    data["augment"] = {"shift": True, "none": False}.get(data["augment"], data["augment"])
+    # runs planned before the input recipe had names and an auto default keep their hashes: the
+    # recipes an older zsbench wrote as augment true/false, its defaults (shift, no tta) as auto,
+    # and no channels field; a sweep's runs share these base fields, so auto never meets shift
+    data["augment"] = {"shift": True, "none": False, "auto": True}.get(data["augment"], data["augment"])
+    data["tta"] = "none" if data["tta"] == "auto" else data["tta"]
+    if data["channels"] == "auto":
+        del data["channels"]
     data["split"] = split_identity(split)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:HASH_CHARS]
 

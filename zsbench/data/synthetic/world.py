@@ -41,6 +41,8 @@ class SyntheticWorld(DatasetSource):
     8 boxed classes at real NIH bounding-box centres.
     """
 
+    real_images = False  # zsbench's own recipe (shift, no tta, grey) is the default here
+
     name = "synthetic"
 
     def __init__(self, n_images: int = 6000, image_size: int = 128, seed: int = 0, stats: str = "flat") -> None:
