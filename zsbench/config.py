@@ -87,6 +87,9 @@ class RunConfig(BaseModel):
     amp: Annotated[StrictBool, Cli(
         "--amp", "Autocast: bf16 on CPUs that support it, bf16/fp16 on GPUs.", kind="switch")] = False
     channels_last: Annotated[StrictBool, Cli("--channels-last", "channels_last memory format.", kind="switch")] = False
+    compile: Annotated[StrictBool, Cli(
+        "--compile", "Compile backbone and head with torch.compile (falls back to eager, saying why).",
+        kind="switch")] = False
     tta: Annotated[str, Cli(
         "--tta", "Test-time augmentation; auto: tencrop for cxr-ml-gzsl on real images, else none [default: auto].",
         choices=(AUTO, *TTA_MODES))] = AUTO

@@ -56,6 +56,11 @@ class RecipeRecord(Closed):
     augment_applied: str  # "none" where cached frozen-backbone features replace the images
 
 
+class CompileRecord(Closed):
+    used: bool
+    message: str
+
+
 class ClassSplitRecord(Closed):
     name: str
     dataset: str | None
@@ -134,6 +139,7 @@ class RunRecord(Closed):
     config: RunConfig
     seeds: Seeds
     recipe: RecipeRecord | None = None  # None in results written before input recipes existed
+    compile: CompileRecord | None = None  # with --compile: whether it compiled, and why not
     feature_cache: dict[str, Any]
     dataset: DatasetRecord
     class_split: ClassSplitRecord

@@ -17,6 +17,7 @@ from zsbench.data.base import ClassInfo, DatasetSource
 from zsbench.data.class_splits import ClassSplit
 from zsbench.data.protocol import DataSplits
 from zsbench.engine import distributed
+from zsbench.engine.compile import CompileOutcome
 from zsbench.engine.distributed import DistContext
 from zsbench.engine.feature_cache import FeatureCache
 from zsbench.engine.trainer import TrainOutcome, TrainSettings, ZeroShotModel
@@ -128,6 +129,7 @@ class RunContext:
     parts: RunParts | None = None  # resolve
     texts: ClassTexts | None = None  # text
     model: ZeroShotModel | None = None  # model
+    compiled: CompileOutcome | None = None  # model, with --compile
     data: RunData | None = None  # data
     inputs: RunInputs | None = None  # inputs
     run_id: str | None = None  # folder

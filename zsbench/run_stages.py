@@ -41,6 +41,7 @@ from zsbench.data.files import decoding
 from zsbench.data.mapped_rows import subset
 from zsbench.data.protocol import apply_protocol
 from zsbench.engine import distributed
+from zsbench.engine.compile import compile_model
 from zsbench.engine.distributed import DistContext
 from zsbench.engine.feature_cache import FeatureCache, restore_backbone, use_features
 from zsbench.engine.selection import choose_held_out, harmonic_validator
@@ -146,6 +147,8 @@ def model_stage(ctx: RunContext) -> ZeroShotModel:
     parts, texts = need(ctx.parts, "resolve"), need(ctx.texts, "text")
     ctx.model = build_model(ctx.config, parts.dataset, texts.embeddings.shape[1], len(parts.classes), parts.device,
                             channels=parts.recipe.channels)
+    if ctx.config.compile:
+        ctx.compiled = compile_model(ctx.model, parts.device)
     return ctx.model
 
 
@@ -370,6 +373,7 @@ def result_document(ctx: RunContext) -> dict[str, Any]:
                   "backbone_init_seed": config.data_seed if model.method.frozen_backbone else config.seed},
         # the input recipe with every auto resolved; cached frozen features are not augmented
         "recipe": {**parts.recipe.to_dict(), "augment_applied": inputs.settings.augment},
+        "compile": None if ctx.compiled is None else ctx.compiled.to_dict(),
         "feature_cache": inputs.feature_cache.record(),
         "dataset": parts.dataset.describe(),
         "class_split": {**parts.split.to_dict(), "coverage": scored.coverage},

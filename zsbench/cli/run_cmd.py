@@ -48,6 +48,9 @@ def run_command(config_file: str | None, as_json: bool, quiet: bool, resume_dir:
         return
     for table in metrics_tables(outcome.result):
         stdout.print(table)
+    compiled = outcome.result.get("compile")
+    if compiled and not compiled["used"]:
+        stderr.print(f"note: {compiled['message']}", markup=False, highlight=False)
     if not outcome.result.get("zero_shot", True):
         stderr.print("note: this method is an upper bound trained on ALL classes' labels; it is not zero-shot")
     image_split = str(outcome.result["dataset"].get("image_split", ""))

@@ -93,6 +93,8 @@ def run_hash(config: RunConfig, split: ClassSplit) -> str:
     data["tta"] = "none" if data["tta"] == "auto" else data["tta"]
     if data["channels"] == "auto":
         del data["channels"]
+    if not data["compile"]:
+        del data["compile"]
     data["split"] = split_identity(split)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:HASH_CHARS]
 
