@@ -119,6 +119,40 @@ def verify_command(dataset_name: str, root: str, metadata: str | None, split_lis
         sys.exit(1)
 
 
+@data_group.command("reports")
+@dataset_options
+@click.option("--dataset-option", "dataset_option", multiple=True, metavar="KEY=VALUE",
+              help="Dataset setting, e.g. report_column=findings for csv (repeatable).")
+@click.option("--n", "count", type=int, default=5, show_default=True, help="How many images.")
+@click.option("--start", type=int, default=0, show_default=True, help="First image (row of the dataset).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {id, findings, report}.")
+def reports_command(dataset_option: tuple[str, ...], count: int, start: int, as_json: bool,
+                    **flags: Any) -> None:
+    """A few images' ids, findings and reports: what image-text pretraining reads."""
+    from zsbench.cli.config_options import parse_pairs
+
+    if count < 1 or start < 0:
+        raise UsageError("--n must be at least 1 and --start at least 0")
+    dataset = _dataset({**flags, "dataset_options": parse_pairs(dataset_option) or None})
+    table = dataset.table()
+    ids = [str(i) for i in table.ids[start:start + count]]
+    texts = dataset.reports(ids)
+    if texts is None:
+        hint = " (give --dataset-option report_column=NAME)" if dataset.name == "csv" else ""
+        raise UsageError(f"dataset {dataset.name!r} has no reports{hint}")
+    rows = [
+        {"id": image_id, "report": text,
+         "findings": [table.class_names[c] for c in np.flatnonzero(np.nan_to_num(table.labels[start + n]) > 0)]}
+        for n, (image_id, text) in enumerate(zip(ids, texts, strict=True))
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    for row in rows:
+        click.echo(f"{row['id']}  [{', '.join(row['findings']) or 'No Finding'}]")
+        click.echo(f"  {row['report'] or '(no report)'}")
+
+
 @data_group.command("download-splits")
 @click.argument("name")
 @click.option("--dest", type=click.Path(file_okay=False), help="Folder to store the lists in.")

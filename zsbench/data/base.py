@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +53,8 @@ class DatasetSource(ABC):
     Every member the engine uses is declared here: ``name`` (required), :meth:`classes`,
     :meth:`table`, :meth:`load_images` (abstract), and with defaults :meth:`describe`,
     ``image_size`` (the side of the images :meth:`load_images` returns, which backbones are built
-    for) and ``split_source`` (where the train/val/test image split comes from).
+    for), ``split_source`` (where the train/val/test image split comes from) and :meth:`reports`
+    (report texts, None where the dataset has none).
     """
 
     name: str
@@ -77,3 +79,10 @@ class DatasetSource(ABC):
     def describe(self) -> dict[str, object]:
         """Provenance recorded in result.json (generator settings, file paths, versions)."""
         return {"name": self.name}
+
+    def reports(self, ids: Sequence[str] | np.ndarray) -> list[str] | None:
+        """The radiology report text of each image, in the order of ``ids`` ("" where an image has
+        none), or None when the dataset carries no reports (the default). Image-text pretraining
+        reads them; the synthetic world writes them from its findings, the csv dataset reads them
+        from ``--dataset-option report_column=NAME``."""
+        return None

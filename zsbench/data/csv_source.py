@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,9 @@ class CsvDataset(FileImageSource):
       (``Effusion|Mass``; empty or ``No Finding`` = none), or as ``label_columns``
       (``"Effusion,Mass,..."``) of 1 / 0 / blank (blank = unknown);
     - optional ``patient_column`` (default: each image its own patient) and ``part_column`` with
-      values train / val / test (default: a seeded patient-disjoint 70/10/20 split).
+      values train / val / test (default: a seeded patient-disjoint 70/10/20 split);
+    - optional ``report_column``: each image's report text (MIMIC-CXR, OpenI), returned by
+      :meth:`reports` for image-text pretraining (blank = no report).
 
     Label names are mapped to the canonical vocabulary (Pleural Effusion -> Effusion, ...).
     """
@@ -36,7 +39,8 @@ class CsvDataset(FileImageSource):
     def __init__(self, metadata: str | Path | None, root: str | Path | None = None, image_size: int = 256,
                  seed: int = 0, cache: str | Path | None = None, image_column: str = "path",
                  labels_column: str = "labels", label_columns: str | None = None,
-                 patient_column: str | None = None, part_column: str | None = None) -> None:
+                 patient_column: str | None = None, part_column: str | None = None,
+                 report_column: str | None = None) -> None:
         super().__init__(root, image_size, cache)
         if not metadata:
             raise UsageError("dataset 'csv' needs --metadata FILE.csv")
@@ -47,7 +51,9 @@ class CsvDataset(FileImageSource):
         self.image_column, self.labels_column = image_column, labels_column
         self.label_columns = [c.strip() for c in label_columns.split(",")] if label_columns else None
         self.patient_column, self.part_column = patient_column, part_column
+        self.report_column = report_column
         self._table: ImageTable | None = None
+        self._report_of: dict[str, str] = {}
 
     def classes(self) -> list[ClassInfo]:
         return [ClassInfo(c, DESCRIPTIONS.get(c, ())) for c in self.table().class_names]
@@ -98,6 +104,9 @@ class CsvDataset(FileImageSource):
                     if n != NO_FINDING:
                         labels[row, col[n]] = 1.0
         patients = self._column(df, self.patient_column, "patient").to_numpy() if self.patient_column else ids
+        if self.report_column:  # read with the table, so a wrong column name fails before any pixel
+            texts = self._column(df, self.report_column, "report")
+            self._report_of = {str(i): _report_text(t) for i, t in zip(ids, texts, strict=True)}
         if self.part_column:
             part = self._column(df, self.part_column, "part").str.strip().str.lower().to_numpy()
             bad = sorted(set(part) - set(PARTS))
@@ -107,6 +116,16 @@ class CsvDataset(FileImageSource):
             part = patient_split(patients, seed=self.seed)
         self._table = ImageTable(ids.astype(str), patients.astype(str), labels, part.astype(str), names)
         return self._table
+
+    def reports(self, ids: Sequence[str] | np.ndarray) -> list[str] | None:
+        """The ``report_column`` text of each image ("" where blank), None without that option."""
+        if not self.report_column:
+            return None
+        self.table()
+        try:
+            return [self._report_of[str(i)] for i in ids]
+        except KeyError as exc:
+            raise UsageError(f"image id {exc.args[0]!r} is not listed in {self.metadata_path}") from None
 
     def candidate_paths(self, image_id: str) -> list[Path]:
         path = Path(image_id)
@@ -127,6 +146,13 @@ class CsvOptions(OptionSet):
     label_columns: str | None = None
     patient_column: str | None = None
     part_column: str | None = None
+    report_column: str | None = None  # report text per image (optional)
+
+
+def _report_text(value: object) -> str:
+    """A report cell as text: blank, NaN and None (how a missing report is often written) are ""."""
+    text = "" if value is None else str(value).strip()
+    return "" if text.lower() in ("nan", "none") else text
 
 
 def create_csv(*, metadata: str | None = None, root: str | None = None, image_size: int | None = None,

@@ -68,13 +68,39 @@ def _soft(r2: np.ndarray, edge: float = 0.15) -> np.ndarray:
     return np.clip((1.0 - r2) / edge, 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class Placement:
+    """The first random draws of an image, made before any pixel: its small shift and the side of
+    each finding (0 = image-left, 1 = image-right; one-sided lesions of the finding go there)."""
+
+    shift: tuple[float, float]  # (y, x), normalised
+    sides: tuple[int, ...]  # one per finding, in the order of the findings
+
+
+def draw_placement(
+    findings: list[str], rng: np.random.Generator, anchors: dict[str, tuple[float, float]] | None = None
+) -> Placement:
+    """Draws an image's :class:`Placement` from ``rng``, the same draws :func:`render_image` makes
+    first, so a caller that replays the image's generator learns which lung each finding was drawn
+    in (reports name it) without rendering."""
+    jitter = rng.normal(0.0, 0.008, size=2)
+    # One side per finding, so a one-sided finding's lesions (Pneumonia's patches and haze, a
+    # pneumothorax and the lung it hyperinflates) all land in the same lung.
+    sides = [int(side) for side in rng.integers(0, 2, size=len(findings))]
+    if anchors:  # a measured position decides the side: image-left of the midline is side 0
+        sides = [
+            int(anchors[name][1] >= 0.5) if name in anchors else side
+            for name, side in zip(findings, sides, strict=True)
+        ]
+    return Placement((float(jitter[0]), float(jitter[1])), tuple(sides))
+
+
 class _Canvas:
-    def __init__(self, size: int, anatomy: Anatomy, rng: np.random.Generator) -> None:
+    def __init__(self, size: int, anatomy: Anatomy, rng: np.random.Generator, shift: tuple[float, float]) -> None:
         self.size = size
         self.rng = rng
         self.yy, self.xx = _grid(size)
-        jitter = rng.normal(0.0, 0.008, size=2)
-        self.shift_y, self.shift_x = float(jitter[0]), float(jitter[1])
+        self.shift_y, self.shift_x = shift
         self.a = anatomy
         self.heart_scale = (1.0, 1.0)
         self.lung_stretch = [1.0, 1.0]  # per side (image-left, image-right); hyperinflation > 1
@@ -205,18 +231,11 @@ def render_image(
     ``anchors`` maps a class name to a normalised (y, x) lesion position (e.g. drawn from real
     bounding boxes); that class's lesions are drawn there instead of at a recipe position.
     """
-    c = _Canvas(size, anatomy, rng)
-    # One side per finding, so a one-sided finding's lesions (Pneumonia's patches and haze, a
-    # pneumothorax and the lung it hyperinflates) all land in the same lung.
-    finding_sides = [int(side) for side in rng.integers(0, 2, size=len(findings))]
-    if anchors:  # a measured position decides the side: image-left of the midline is side 0
-        finding_sides = [
-            int(anchors[name][1] >= 0.5) if name in anchors else side
-            for name, side in zip(findings, finding_sides, strict=True)
-        ]
+    placement = draw_placement(findings, rng, anchors)
+    c = _Canvas(size, anatomy, rng, placement.shift)
     drawn = [
         (name, lesion, side)
-        for name, side in zip(findings, finding_sides, strict=True)
+        for name, side in zip(findings, placement.sides, strict=True)
         for lesion in RECIPES_BY_NAME[name].lesions
     ]
     for _, lesion, side in drawn:

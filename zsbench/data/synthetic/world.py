@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from zsbench.data.base import PARTS, ClassInfo, DatasetSource, ImageTable
 from zsbench.data.synthetic.lexicon import RECIPES, attribute_vector
 from zsbench.data.synthetic.nih_stats import box_centres, finding_sets
-from zsbench.data.synthetic.render import Anatomy, render_image
+from zsbench.data.synthetic.render import Anatomy, draw_placement, render_image
+from zsbench.data.synthetic.reports import Report, write_report
 from zsbench.errors import UsageError
 from zsbench.options import OptionSet
 from zsbench.progress import CountFn
@@ -34,6 +37,8 @@ class SyntheticWorld(DatasetSource):
     weights; each finding is drawn from its recipe in :mod:`zsbench.data.synthetic.lexicon`.
     Images are a pure function of ``(seed, image index)``, so they are generated lazily, in any
     order, and identically on every machine. The image split is patient-disjoint 70/10/20.
+    :meth:`reports` writes each image a radiology-style report from its findings
+    (:mod:`zsbench.data.synthetic.reports`), also a pure function of ``(seed, image index)``.
 
     ``stats="flat"`` (the benchmark default) draws findings by their class weights, independently.
     ``stats="nih"`` draws each image's set of findings from the real NIH ChestX-ray14 label
@@ -120,8 +125,9 @@ class SyntheticWorld(DatasetSource):
         except KeyError:
             raise UsageError(f"image id {image_id!r} is not in this synthetic world") from None
 
-    def render(self, index: int) -> np.ndarray:
-        """Image ``index`` as uint8 (H, W)."""
+    def _image_draws(self, index: int) -> tuple[np.random.Generator, dict[str, tuple[float, float]] | None]:
+        """Image ``index``'s generator after its lesion anchors (``stats=nih``) are drawn from it:
+        rendering and :meth:`finding_sides` both start here, so they see the same draws."""
         self.table()
         rng = np.random.default_rng([self.seed, index, 0xB1A5])
         anchors = None
@@ -131,7 +137,37 @@ class SyntheticWorld(DatasetSource):
                 name: tuple(centres[name][int(rng.integers(len(centres[name])))])
                 for name in self._findings[index] if name in centres
             }
+        return rng, anchors
+
+    def render(self, index: int) -> np.ndarray:
+        """Image ``index`` as uint8 (H, W)."""
+        rng, anchors = self._image_draws(index)
         return render_image(self._anatomy[index], self._findings[index], self.image_size, rng, anchors)
+
+    def findings(self, index: int) -> list[str]:
+        """Class names of image ``index``'s findings (empty for a normal image)."""
+        self.table()
+        return list(self._findings[index])
+
+    def finding_sides(self, index: int) -> dict[str, int]:
+        """The side each finding of image ``index`` is drawn on (0 = image-left, 1 = image-right),
+        replayed from the image's generator without rendering it."""
+        rng, anchors = self._image_draws(index)
+        findings = self._findings[index]
+        return dict(zip(findings, draw_placement(findings, rng, anchors).sides, strict=True))
+
+    def structured_reports(self, ids: Sequence[str] | np.ndarray) -> list[Report]:
+        """Each image's report as (finding, sentence) pairs, e.g. for :func:`strip_findings`."""
+        out = []
+        for image_id in ids:
+            index = self._index(str(image_id))
+            out.append(write_report(self.seed, index, self._findings[index], self.finding_sides(index)))
+        return out
+
+    def reports(self, ids: Sequence[str] | np.ndarray) -> list[str]:
+        """A radiology-style report per image, written from its findings (see
+        :mod:`zsbench.data.synthetic.reports`); a pure function of ``(seed, image index)``."""
+        return [report.text for report in self.structured_reports(ids)]
 
     def load_images(self, ids: np.ndarray, progress: CountFn | None = None) -> np.ndarray:
         out = np.empty((len(ids), 1, self.image_size, self.image_size), dtype=np.uint8)
