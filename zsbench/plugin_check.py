@@ -230,6 +230,8 @@ def _check_method(registry: Registry[Any], spec: str) -> str:
         method.bind_all_classes(embeddings)
     method.train()
     _finite_array(method(features, embeddings), (4, n_classes), "forward(features, class_embeddings)")
+    if not method.trained_on_labels:
+        return "training-free: no loss to check"
     loss, _parts = method.loss(features, embeddings, labels)
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
         raise CheckFailed(f"loss(...) returned {type(loss).__name__}, expected a scalar tensor")

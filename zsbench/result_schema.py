@@ -146,6 +146,7 @@ class RunRecord(Closed):
     classes: ClassesRecord
     unseen_texts_in_training: bool
     zero_shot: bool
+    trained_on_labels: bool = True  # False: a training-free method (absent in older results)
     counts: dict[str, int]
     text_encoder: TextEncoderRecord
     backbone: BackboneRecord

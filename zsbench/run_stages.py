@@ -163,11 +163,18 @@ def data_stage(ctx: RunContext) -> RunData:
     train_columns = splits.seen if zero_shot else sorted(splits.seen + splits.unseen)
     held_out = None
     if config.selection == "gzsl":
+        if not model.method.trained_on_labels:
+            raise UsageError(f"--selection gzsl chooses training epochs; {config.method} is training-free")
         if parts.resume is not None or not zero_shot:
             raise UsageError("--selection gzsl works for fresh zero-shot runs only (no --resume, no upper bounds)")
         held_out = choose_held_out(splits.val.labels, splits.seen, config.val_unseen, config.seed)
     ctx.data = RunData(splits, missing, train_columns, held_out)
     return ctx.data
+
+
+def loaded_parts(model: ZeroShotModel) -> tuple[str, ...]:
+    """The image-split parts a run loads: a training-free method needs only the test images."""
+    return ("train", "val", "test") if model.method.trained_on_labels else ("test",)
 
 
 def inputs_stage(ctx: RunContext) -> RunInputs:
@@ -179,7 +186,7 @@ def inputs_stage(ctx: RunContext) -> RunInputs:
     feature_cache = FeatureCache.for_run(config, model, parts.dataset, parts.device, tta=parts.recipe.tta)
     pixels = {}
     with decoding(parts.dataset):  # without a pixel cache, the parts share one set of decode workers
-        for part in ("train", "val", "test"):
+        for part in loaded_parts(model):
             ids = getattr(data.splits, part).ids
             count = stage_counter(ctx.progress, f"load {part}")
             pixels[part] = (feature_cache.load(part, ids, progress=count) if feature_cache.used
@@ -287,9 +294,22 @@ def selection_stage(ctx: RunContext) -> Selection:
     return ctx.selection
 
 
+def training_free_stage(ctx: RunContext) -> TrainOutcome:
+    """A method not trained on labels: no training step at all; ``best.pt`` holds the weights as
+    built (epoch 0), so predict, calibrate and report use it like any run's."""
+    model = need(ctx.model, "model")
+    need(ctx.selection, "selection")
+    save_best(ctx, model.state_dict(), 0)
+    ctx.outcome = TrainOutcome(best_epoch=0, best_val_score=float("nan"))
+    ctx.timings["train_s"] = 0.0
+    return ctx.outcome
+
+
 def train_stage(ctx: RunContext) -> TrainOutcome:
     """Train the run's model on the training columns (the seen classes of a zero-shot method)."""
     parts, data, model = need(ctx.parts, "resolve"), need(ctx.data, "data"), need(ctx.model, "model")
+    if not model.method.trained_on_labels:
+        return training_free_stage(ctx)
     selection = need(ctx.selection, "selection")
     check_training_classes(data.train_columns, data.unseen, allowed=not model.method.zero_shot)
     hooks = _bind_columns(ctx, model, data.train_columns, on_best=partial(save_best, ctx),
@@ -381,6 +401,7 @@ def result_document(ctx: RunContext) -> dict[str, Any]:
                     "texts": _recorded_texts(ctx)},
         "unseen_texts_in_training": bool(model.method.unseen_texts_in_training),
         "zero_shot": model.method.zero_shot,
+        "trained_on_labels": bool(model.method.trained_on_labels),
         "counts": {**data.splits.counts(), "missing_images": data.missing},
         "text_encoder": {**texts.encoder.describe(), "dim": int(texts.embeddings.shape[1])},
         "backbone": {"spec": config.backbone, "preprocess": model.backbone.preprocess.to_dict()},

@@ -16,20 +16,37 @@ from zsbench.errors import UnknownNameError, UsageError
 from zsbench.text.class_texts import encode_with_mode
 from zsbench.text.encoders import TextEncoder
 
+#: open_clip model names that carry their own config and weights (a hub repository, a local folder)
+SCHEMAS = ("hf-hub:", "local-dir:")
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``<arch>[:<tag>]`` -> (arch, tag); ``hf-hub:<repo>`` and ``local-dir:<path>`` are whole names."""
+    if spec.startswith(SCHEMAS):
+        return spec, ""
+    arch, _, tag = spec.partition(":")
+    return arch, tag
+
 
 def create_open_clip(spec: str, pretrained: bool = True):
     import open_clip
 
-    arch, _, tag = spec.partition(":")
-    if arch not in open_clip.list_models():
+    arch, tag = split_spec(spec)
+    schema = arch.startswith(SCHEMAS)
+    if not schema and arch not in open_clip.list_models():
         raise UnknownNameError("open_clip architecture", arch, open_clip.list_models())
     use_tag = tag if (tag and pretrained) else None
     try:
-        model = open_clip.create_model(arch, pretrained=use_tag, device="cpu")
+        if schema:  # config and weights come together; random weights on the recorded config otherwise
+            model = open_clip.create_model(arch, load_weights=pretrained, device="cpu")
+        else:
+            model = open_clip.create_model(arch, pretrained=use_tag, device="cpu")
     except (OSError, RuntimeError, ValueError) as exc:
+        where = ("download it once while online (open_clip or huggingface-cli fills the hub cache) or give "
+                 "local-dir:<folder>") if schema else "put them in the hub cache, give a local file as the tag"
         raise UsageError(
-            f"cannot load open_clip weights {spec!r} offline ({exc.__class__.__name__}); put them in the hub cache, "
-            "give a local file as the tag, or use --no-pretrained"
+            f"cannot load open_clip weights {spec!r} offline ({exc.__class__.__name__}); {where}, "
+            "or use --no-pretrained"
         ) from None
     return model, arch, use_tag
 
@@ -47,6 +64,8 @@ class OpenClipVisual(Backbone):
         native = int(size[0] if isinstance(size, tuple | list) else size)
         self.feature_dim = int(model.text_projection.shape[1]) if hasattr(model, "text_projection") else int(
             self.visual.output_dim)
+        if hasattr(self.visual, "positional_embedding"):  # a ViT takes its own size only: images are resized
+            input_size = native
         self.preprocess = Preprocess(input_size=input_size or native, in_chans=3,
                                      mean=tuple(open_clip.OPENAI_DATASET_MEAN), std=tuple(open_clip.OPENAI_DATASET_STD))
 
@@ -78,5 +97,13 @@ def create_open_clip_backbone(spec: str, *, image_size: int | None = None, pretr
     return OpenClipVisual(spec, pretrained, image_size)
 
 
-def create_open_clip_text(spec: str, *, pretrained: bool = True, **_: object) -> TextEncoder:
-    return OpenClipText(spec, pretrained)
+def create_open_clip_text(spec: str, *, pretrained: bool = True, prompts: str | None = None,
+                          **_: object) -> TextEncoder:
+    if prompts is None:
+        return OpenClipText(spec, pretrained)
+    from zsbench.vlm.models import OpenClipModel
+    from zsbench.vlm.prompts import load_prompt_set
+    from zsbench.vlm.towers import PromptTextEncoder
+
+    chosen = load_prompt_set(prompts)  # a bad prompt set is refused before the model loads
+    return PromptTextEncoder(OpenClipModel(spec, pretrained), chosen)

@@ -66,10 +66,13 @@ class GroupRow:
     per_class: list[ClassStat]
     #: hierarchical estimates (splits, seeds, test images): mean, CI, spread by source
     hierarchical: dict[str, Estimate] = field(default_factory=dict)
+    #: False when no run of the group was trained on labels (a training-free method)
+    trained_on_labels: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, **self.key.to_dict(), "zero_shot": self.zero_shot,
+            "trained_on_labels": self.trained_on_labels,
             "n_runs": len(self.run_ids), "n_splits": len(self.splits), "n_seeds": len(self.seeds),
             "splits": self.splits, "seeds": self.seeds, "run_ids": self.run_ids,
             "metrics": {name: stat.to_dict() for name, stat in self.stats.items()},
@@ -211,7 +214,8 @@ def _group(key: GroupKey, runs: list[RunRecord], metric_names: list[str], classe
             stats[name] = Stat.of([r.metrics[name] for r in runs])
     for what, values in (("dataset settings", [r.dataset_config for r in runs]),
                          ("metrics versions", [r.metrics_version for r in runs]),
-                         ("zero-shot flags", [r.zero_shot for r in runs])):
+                         ("zero-shot flags", [r.zero_shot for r in runs]),
+                         ("trained-on-labels flags", [r.trained_on_labels for r in runs])):
         if any(v != values[0] for v in values):
             warnings.append(f"{label}: runs differ in {what}; compare with care")
     scores = [_run_scores(r) for r in runs]
@@ -221,6 +225,7 @@ def _group(key: GroupKey, runs: list[RunRecord], metric_names: list[str], classe
         id="", key=key, zero_shot=all(r.zero_shot for r in runs), run_ids=[r.run_id for r in runs],
         splits=sorted({r.split_name for r in runs}), seeds=sorted({r.seed for r in runs}),
         stats=stats, ci=group_intervals(scores, settings), per_class=_per_class(runs, classes),
+        trained_on_labels=any(r.trained_on_labels for r in runs),
     )
 
 

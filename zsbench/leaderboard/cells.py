@@ -12,6 +12,8 @@ KEY_COLUMNS = (("dataset", "dataset"), ("protocol", "protocol"), ("method", "met
                ("backbone", "backbone"), ("text_encoder", "text encoder"), ("class_text", "class text"))
 NOT_ZERO_SHOT = "not zero-shot"
 FLAG_NOTE = "not zero-shot: an upper bound trained on every class, unseen ones included"
+TRAINING_FREE = "training-free"
+TRAINING_FREE_NOTE = "training-free: no label was used, the classes are scored from prompts alone"
 SHORT = {"auroc_seen": "S", "auroc_unseen": "U", "auroc_harmonic": "H",
          "map_seen": "mAP-S", "map_unseen": "mAP-U", "map_all": "mAP", "auroc_unseen_covered": "U-cov"}
 
@@ -54,6 +56,8 @@ def key_values(row: GroupRow, flag: str | None = f" ({NOT_ZERO_SHOT})") -> list[
     values = [getattr(row.key, attr) for attr, _ in KEY_COLUMNS]
     if flag is not None and not row.zero_shot:
         values[2] += flag
+    if flag is not None and not row.trained_on_labels:
+        values[2] += f" ({TRAINING_FREE})"
     return values
 
 

@@ -39,6 +39,7 @@ class RunRecord:
     zero_shot: bool
     metrics_version: int | None
     dataset_config: dict[str, Any]
+    trained_on_labels: bool = True  # False: a training-free method (absent before such methods existed)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -96,6 +97,7 @@ def record_from_run(run: StoredRun) -> RunRecord:
         zero_shot=bool(result_field(res, "zero_shot", bool, path)),
         metrics_version=res.get("metrics_version"),
         dataset_config={k: v for k, v in dataset.items() if k != "seed"},
+        trained_on_labels=res.get("trained_on_labels") is not False,
     )
 
 

@@ -10,7 +10,17 @@ import html
 import math
 
 from zsbench.leaderboard.aggregate import Leaderboard
-from zsbench.leaderboard.cells import CI_METRICS, FLAG_NOTE, KEY_COLUMNS, NOT_ZERO_SHOT, ci_text, class_cell, label
+from zsbench.leaderboard.cells import (
+    CI_METRICS,
+    FLAG_NOTE,
+    KEY_COLUMNS,
+    NOT_ZERO_SHOT,
+    TRAINING_FREE,
+    TRAINING_FREE_NOTE,
+    ci_text,
+    class_cell,
+    label,
+)
 from zsbench.leaderboard.cells import mean_std as _mean_std
 from zsbench.leaderboard.render_stats import PAIRWISE_CSS, html_section
 from zsbench.leaderboard.reported import HEADING, OPTIONAL
@@ -73,6 +83,8 @@ def _measured(board: Leaderboard) -> str:
             text = _e(getattr(row.key, attr))
             if attr == "method" and not row.zero_shot:
                 text += f' <span class=flag title="{_e(FLAG_NOTE)}">{NOT_ZERO_SHOT}</span>'
+            if attr == "method" and not row.trained_on_labels:
+                text += f' <span class=flag title="{_e(TRAINING_FREE_NOTE)}">{TRAINING_FREE}</span>'
             cells.append(f"<td>{text}</td>")
         cells += [_num_td(float(n), str(n)) for n in (len(row.run_ids), len(row.splits), len(row.seeds))]
         cells += [_num_td(row.stats[m].mean, _mean_std(row.stats[m])) for m in board.metric_names]

@@ -15,6 +15,7 @@ from zsbench.leaderboard.cells import (
     CI_METRICS,
     FLAG_NOTE,
     KEY_COLUMNS,
+    TRAINING_FREE_NOTE,
     ci_text,
     class_cell,
     key_values,
@@ -67,6 +68,8 @@ def render_markdown(board: Leaderboard) -> str:
     ]
     if not all(r.zero_shot for r in board.rows):
         parts.append(f"({FLAG_NOTE}.)")
+    if not all(r.trained_on_labels for r in board.rows):
+        parts.append(f"({TRAINING_FREE_NOTE}.)")
     parts += markdown_sections(board)
     parts += ["## Per-class AUROC (mean over runs; S = seen, U = unseen in those runs)",
               _md_table(["class", *(r.id for r in board.rows)], per_class),

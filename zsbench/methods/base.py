@@ -49,7 +49,10 @@ class Method(nn.Module, metaclass=ABCMeta):
     - ``zero_shot``: False for upper bounds trained on every class (flagged in every output);
     - ``unseen_texts_in_training``: True only for presets that, like the public CXR-ML-GZSL code,
       let unseen class texts into the loss; the runner then calls :meth:`bind_all_classes`;
-    - ``lr_schedule``: the learning-rate schedule the engine uses unless the user sets one.
+    - ``lr_schedule``: the learning-rate schedule the engine uses unless the user sets one;
+    - ``trained_on_labels``: False for training-free methods (CLIP-style prompts): the runner skips
+      training (and never calls :meth:`loss`), loads only the test images, and writes ``best.pt``
+      from the weights as built; result.json and the leaderboard say so.
     """
 
     name: ClassVar[str]
@@ -58,6 +61,7 @@ class Method(nn.Module, metaclass=ABCMeta):
     zero_shot: bool = True
     unseen_texts_in_training: bool = False
     lr_schedule: LrSchedule = LrSchedule()
+    trained_on_labels: bool = True
 
     def bind_all_classes(self, all_class_embeddings: torch.Tensor) -> None:
         """Receive every class's embedding (seen and unseen); only for presets that declare it."""
