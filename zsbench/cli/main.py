@@ -102,6 +102,7 @@ def _register_commands() -> None:
     from zsbench.cli.list_cmd import list_command
     from zsbench.cli.plugins_cmd import plugins_group
     from zsbench.cli.predict_cmd import predict_command
+    from zsbench.cli.pretrain_cmd import pretrain_command
     from zsbench.cli.report_cmd import report_command
     from zsbench.cli.rescore_cmd import rescore_command
     from zsbench.cli.run_cmd import run_command
@@ -120,6 +121,7 @@ def _register_commands() -> None:
     cli.add_command(sweep_command)
     cli.add_command(compare_command)
     cli.add_command(plugins_group)
+    cli.add_command(pretrain_command)
 
 
 _register_commands()
