@@ -187,6 +187,16 @@ class Registry(Generic[T]):
         name, _ = split_spec(spec)
         return checked_options(self.options_model(spec), values, f"{self.kind} {name!r}")
 
+    def check_argument(self, spec: str) -> None:
+        """Refuse a bad ``:`` argument before any work: a parametric factory may expose
+        ``check_argument(arg)`` (e.g. ``pretrained:PATH`` checks that the file exists), which
+        raises a one-line UsageError; building the part itself may come much later in a run."""
+        entry = self.entry(spec)
+        _, arg = split_spec(spec)
+        check = getattr(entry.load(), "check_argument", None) if entry.parametric else None
+        if check is not None and arg is not None:
+            check(arg)
+
     def get(self, spec: str) -> T:
         """The factory registered for ``spec``."""
         return self.factory(self.entry(spec))

@@ -103,6 +103,7 @@ def validate_names(config: Any) -> None:
         (TEXT_ENCODERS, config.text_encoder),
     ):
         registry.entry(spec)
+    BACKBONES.check_argument(config.backbone)
     DATASETS.check_options(config.dataset, config.dataset_options)
     TEXT_ENCODERS.check_options(config.text_encoder, config.text_options)
     check_method_options(config.method, config.method_options)

@@ -22,14 +22,28 @@ from zsbench.errors import UsageError
 from zsbench.vlm.pretrained import build_visual_backbone, read_pretrained
 
 
-def create_pretrained(path: str, **_: object) -> Backbone:
-    """The pretrained backbone at ``path`` (a ``pretrained.pt``, or the folder holding one)."""
+def checkpoint_file(path: str) -> Path:
+    """The ``pretrained.pt`` that ``path`` names (the file, or the folder holding it); one line when
+    it is not there."""
     if not path:
         raise UsageError("give the checkpoint: --backbone pretrained:PATH (the pretrained.pt 'zsbench pretrain' wrote)")
     file = Path(path).expanduser()
     if file.is_dir():
         file = file / "pretrained.pt"
+    if not file.is_file():
+        raise UsageError(f"pretrained checkpoint {file} does not exist; make one with 'zsbench pretrain --out DIR' "
+                         "(it writes DIR/pretrained.pt)")
+    return file
+
+
+def create_pretrained(path: str, **_: object) -> Backbone:
+    """The pretrained backbone at ``path`` (a ``pretrained.pt``, or the folder holding one)."""
+    file = checkpoint_file(path)
     meta, state, _tensors = read_pretrained(file)
     backbone = build_visual_backbone(meta, state, file)
     backbone.preprocess = replace(backbone.preprocess, pretraining=meta["pretraining"])
     return backbone
+
+
+# checked by the runner before any text or image is loaded (Registry.check_argument)
+create_pretrained.check_argument = checkpoint_file  # type: ignore[attr-defined]

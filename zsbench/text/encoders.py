@@ -10,6 +10,7 @@ import numpy as np
 from zsbench.data.base import ClassInfo
 from zsbench.errors import UsageError
 from zsbench.text.class_texts import encode_with_mode
+from zsbench.text.quiet import quiet_transformers
 
 MINILM_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -44,6 +45,7 @@ class SentenceTransformerEncoder(TextEncoder):
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
+            quiet_transformers()
             try:
                 self._model = SentenceTransformer(self.model_ref, device="cpu")
             except OSError as exc:

@@ -18,6 +18,7 @@ from zsbench.options import OptionSet
 from zsbench.results import atomic_write_bytes
 from zsbench.text.class_texts import encode_with_mode
 from zsbench.text.encoders import SentenceTransformerEncoder, TextEncoder
+from zsbench.text.quiet import quiet_transformers
 
 #: Short names for biomedical language models on the Hugging Face hub.
 HF_ALIASES = {
@@ -78,6 +79,7 @@ class HFTextEncoder(TextEncoder):
         from transformers import AutoModel, AutoTokenizer
 
         try:
+            quiet_transformers()
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_ref)
             self._model = AutoModel.from_pretrained(self.model_ref).eval()
         except OSError:

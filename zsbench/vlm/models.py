@@ -18,6 +18,7 @@ from torch import nn
 
 from zsbench.backbones.base import Preprocess, prepare_batch
 from zsbench.errors import UsageError
+from zsbench.text.quiet import quiet_transformers
 
 #: CLIP's image statistics (open_clip.OPENAI_DATASET_MEAN / STD)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -110,6 +111,7 @@ class HfClipModel(ImageTextModel):
     def __init__(self, ref: str, pretrained: bool = True, image_size: int | None = None) -> None:
         from transformers import AutoTokenizer, CLIPConfig, CLIPModel
 
+        quiet_transformers()
         try:
             if pretrained:
                 model = CLIPModel.from_pretrained(ref, local_files_only=True)
