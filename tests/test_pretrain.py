@@ -158,3 +158,38 @@ def test_a_used_folder_is_resumed_not_overwritten(straight) -> None:
         pretrain(TINY, out, text_tower=TOWER)
     result = CliRunner().invoke(cli, ["pretrain", "--resume", str(out), "--lr", "0.1"])
     assert result.exit_code == 2 and "drop --lr" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def minilm_pretrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny pretraining with the default (MiniLM) text tower, which zsbench-clip rebuilds."""
+    out = tmp_path_factory.mktemp("minilm")
+    pretrain(replace(TINY, epochs=1), out)
+    return out / CHECKPOINT_FILE
+
+
+def test_a_pretrained_checkpoint_is_a_clip_zeroshot_model(minilm_pretrained: Path, tmp_path: Path) -> None:
+    from zsbench.vlm.models import load_image_text_model
+
+    spec = f"zsbench-clip:{minilm_pretrained}"
+    model = load_image_text_model(spec)
+    loaded = load_pretrained(minilm_pretrained)
+    pixels = torch.randint(0, 256, (3, 1, 32, 32), dtype=torch.uint8)
+    with torch.no_grad():  # the image tower is the backbone followed by its projection
+        expected = loaded.image_projection(loaded.backbone(prepare_batch(pixels, loaded.backbone.preprocess)))
+    assert torch.allclose(model.encode_images(pixels), expected, atol=1e-6)
+    assert model.encode_texts(["a small round dense opacity"]).shape == (1, model.dim)
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(cli, ["run", "--method", "clip-zeroshot", "--backbone", spec, "--text-encoder", spec,
+                                      "--n-images", "200", "--image-size", "32", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    (record,) = [json.loads(p.read_text()) for p in out.glob("*/result.json")]
+    assert record["trained_on_labels"] is False and 0.0 <= record["metrics"]["auroc_unseen"] <= 1.0
+
+
+def test_a_checkpoint_with_a_stand_in_text_tower_is_no_clip_model(straight) -> None:
+    from zsbench.vlm.models import load_image_text_model
+
+    out, _ = straight
+    with pytest.raises(UsageError, match="text tower 'hashed-words', which zsbench-clip cannot rebuild"):
+        load_image_text_model(f"zsbench-clip:{out / CHECKPOINT_FILE}")

@@ -104,6 +104,7 @@ def validate_names(config: Any) -> None:
     ):
         registry.entry(spec)
     BACKBONES.check_argument(config.backbone)
+    TEXT_ENCODERS.check_argument(config.text_encoder)
     DATASETS.check_options(config.dataset, config.dataset_options)
     TEXT_ENCODERS.check_options(config.text_encoder, config.text_options)
     check_method_options(config.method, config.method_options)

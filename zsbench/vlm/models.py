@@ -23,7 +23,7 @@ from zsbench.text.quiet import quiet_transformers
 #: CLIP's image statistics (open_clip.OPENAI_DATASET_MEAN / STD)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-KINDS = ("open_clip", "hf-clip")
+KINDS = ("open_clip", "hf-clip", "zsbench-clip")
 
 
 class ImageTextModel(ABC):
@@ -137,11 +137,43 @@ class HfClipModel(ImageTextModel):
             return self.model.text_projection(pooled).float().numpy()
 
 
+class ZsbenchClipModel(ImageTextModel):
+    """A ``zsbench pretrain`` checkpoint as an image-text model: the visual backbone followed by its
+    projection, and the frozen sentence encoder it was pretrained with followed by the trained text
+    projection (``zsbench.vlm.pretrained``). The weights are always the checkpoint's."""
+
+    def __init__(self, path: str) -> None:
+        from zsbench.backbones.pretrained import checkpoint_file
+        from zsbench.vlm.pretrained import load_pretrained
+
+        file = checkpoint_file(path)
+        loaded = load_pretrained(file)
+        tower = loaded.meta.get("text_tower", {})
+        if tower.get("id") != "minilm":
+            raise UsageError(f"{file} was pretrained with the text tower {tower.get('id')!r}, which zsbench-clip "
+                             "cannot rebuild; pretrain with the default MiniLM tower")
+        from zsbench.text.encoders import SentenceTransformerEncoder, minilm_location
+
+        self.sentences = SentenceTransformerEncoder(str(tower.get("model") or minilm_location()), "minilm")
+        self.text_projection = loaded.text_projection.eval()
+        self.spec = f"zsbench-clip:{path}"
+        self.image_tower = nn.Sequential(loaded.backbone, loaded.image_projection)
+        self.dim = int(loaded.image_projection.out_features)
+        self.preprocess = loaded.backbone.preprocess
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        with torch.no_grad():
+            features = torch.from_numpy(self.sentences.encode_texts(texts))
+            return self.text_projection(features).float().numpy()
+
+
 def load_image_text_model(spec: str, pretrained: bool = True, image_size: int | None = None) -> ImageTextModel:
-    """``open_clip:<arch>[:<tag>]`` or ``hf-clip:<name-or-path>``."""
+    """``open_clip:<arch>[:<tag>]``, ``hf-clip:<name-or-path>`` or ``zsbench-clip:<pretrained.pt>``."""
     kind, _, name = spec.partition(":")
     if not name or kind not in KINDS:
         raise UsageError(f"image-text model {spec!r} is not one of " + ", ".join(f"{k}:<name>" for k in KINDS))
     if kind == "open_clip":
         return OpenClipModel(name, pretrained, image_size)
+    if kind == "zsbench-clip":
+        return ZsbenchClipModel(name)
     return HfClipModel(name, pretrained, image_size)

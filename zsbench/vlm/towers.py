@@ -13,11 +13,12 @@ import numpy as np
 import torch
 
 from zsbench.backbones.base import Backbone
+from zsbench.backbones.pretrained import checkpoint_file
 from zsbench.data.base import ClassInfo
 from zsbench.options import OptionSet
 from zsbench.text.class_texts import encode_with_mode
 from zsbench.text.encoders import TextEncoder
-from zsbench.vlm.models import HfClipModel, ImageTextModel
+from zsbench.vlm.models import HfClipModel, ImageTextModel, ZsbenchClipModel
 from zsbench.vlm.prompts import PromptSet, encode_prompts, load_prompt_set
 
 
@@ -77,3 +78,19 @@ def create_hf_clip_text(ref: str, *, pretrained: bool = True, prompts: str | Non
                         **_: object) -> PromptTextEncoder:
     chosen = prompt_set(prompts)  # a bad prompt set is refused before the model loads
     return PromptTextEncoder(HfClipModel(ref, pretrained), chosen)
+
+
+def create_zsbench_clip_backbone(path: str, **_: object) -> ImageTower:
+    """The image tower (backbone + projection) of a ``zsbench pretrain`` checkpoint."""
+    return ImageTower(ZsbenchClipModel(path))
+
+
+def create_zsbench_clip_text(path: str, *, prompts: str | None = None, **_: object) -> PromptTextEncoder:
+    """The text tower (frozen MiniLM + trained projection) of a ``zsbench pretrain`` checkpoint."""
+    chosen = prompt_set(prompts)
+    return PromptTextEncoder(ZsbenchClipModel(path), chosen)
+
+
+# a missing checkpoint is refused before any work (Registry.check_argument)
+create_zsbench_clip_backbone.check_argument = checkpoint_file  # type: ignore[attr-defined]
+create_zsbench_clip_text.check_argument = checkpoint_file  # type: ignore[attr-defined]
