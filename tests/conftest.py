@@ -6,6 +6,10 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -53,3 +57,21 @@ def trained_run(tmp_path_factory):
 def tiny_trained_run(tmp_path_factory):
     """Run directory of the smallest possible run (random text encoder, 32 px, 1 epoch)."""
     return _train(tmp_path_factory.mktemp("tiny"), TINY_RUN)
+
+
+EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "zsbench-example-backbone"
+
+
+@pytest.fixture(scope="session")
+def example_plugin_env(tmp_path_factory):
+    """An environment whose PYTHONPATH holds the example plugin, installed for real (a wheel built
+    by pip into its own folder) once per session, for the tests that run zsbench in a subprocess."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(target), str(EXAMPLE_PLUGIN)],
+        check=True,
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(target), env.get("PYTHONPATH", "")])
+    return env

@@ -1,29 +1,17 @@
 """Installs the example plugin package for real and runs zsbench with its backbone."""
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import TINY_RUN
 
-PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "zsbench-example-backbone"
-
 
 @pytest.fixture(scope="module")
-def plugin_env(tmp_path_factory):
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--target", str(target), str(PLUGIN)],
-        check=True,
-    )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(target), env.get("PYTHONPATH", "")])
-    return env
+def plugin_env(example_plugin_env):
+    return example_plugin_env
 
 
 def test_plugin_is_listed_with_its_distribution(plugin_env):

@@ -14,8 +14,6 @@ from zsbench.errors import UnknownNameError, UsageError
 from zsbench.plugin_check import FAIL, PASS, SKIP, check_targets, select_targets
 from zsbench.registry import REGISTRIES
 
-PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "zsbench-example-backbone"
-
 
 def _zsbench(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "zsbench", *args], capture_output=True, text=True, env=env)
@@ -169,15 +167,9 @@ def test_unknown_name_is_a_usage_error(broken_env):
 
 
 @pytest.fixture(scope="module")
-def plugin_env(tmp_path_factory):
-    """The example plugin installed for real, as tests/test_plugin.py does."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--target", str(target), str(PLUGIN)],
-        check=True,
-    )
-    return _env_with(target)
+def plugin_env(example_plugin_env):
+    """The example plugin installed for real (tests/conftest.py), as tests/test_plugin.py uses it."""
+    return example_plugin_env
 
 
 def test_every_part_passes_with_the_example_plugin_installed(plugin_env):
