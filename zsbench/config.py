@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from zsbench.errors import UsageError, close_matches
+from zsbench.options import first_problem
 
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 0 .. 2**32 - 1
 #: the training augmentation recipes (zsbench/engine/augment.py); named here, where the CLI reads
@@ -250,14 +251,12 @@ def flag_of(name: str) -> str:
 def describe_validation_error(exc: pydantic.ValidationError, model: type[BaseModel]) -> str:
     """The first problem of a pydantic validation of ``model`` as one line: an unknown key with the
     valid keys and a did-you-mean, or a bad value with the flag or key that holds it."""
-    error = exc.errors()[0]
-    loc = [str(p) for p in error.get("loc", ())]
+    problem = first_problem(exc)
     known = sorted(model.model_fields)
-    if error.get("type") == "extra_forbidden":
-        return f"unknown config keys {loc[0]}; known: {', '.join(known)}{close_matches(loc[0], known)}"
-    where = flag_of(loc[0]) if loc and loc[0] in model.model_fields else ".".join(loc)
-    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-    return f"{where}: {message} (got {error.get('input')!r})"
+    if problem.kind == "extra_forbidden":
+        return f"unknown config keys {problem.top}; known: {', '.join(known)}{close_matches(problem.top, known)}"
+    where = flag_of(problem.top) if problem.top in model.model_fields else problem.key
+    return f"{where}: {problem.message} (got {problem.input!r})"
 
 
 def _check_range(flag: str, value: int, low: int, high: int | None = None) -> None:

@@ -13,6 +13,7 @@ is used: ``"3"`` is an int, ``"false"`` a bool.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic
@@ -35,15 +36,41 @@ def option_names(model: type[BaseModel]) -> list[str]:
     return sorted(model.model_fields)
 
 
-def _describe_error(error: Mapping[str, Any], model: type[BaseModel], what: str) -> str:
+@dataclass(frozen=True)
+class Problem:
+    """The first problem of a pydantic validation, as every zsbench one-line error words it."""
+
+    key: str  # the dotted location ("?" where pydantic names none)
+    message: str  # pydantic's message without its "Value error, " prefix
+    input: Any
+    kind: str  # pydantic's error type: extra_forbidden, missing, int_parsing, ...
+
+    @property
+    def top(self) -> str:
+        """The top-level key the problem sits under."""
+        return self.key.split(".")[0]
+
+
+def first_problem(exc: pydantic.ValidationError) -> Problem:
+    error = exc.errors()[0]
     key = ".".join(str(p) for p in error.get("loc", ())) or "?"
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return Problem(key, message, error.get("input"), str(error.get("type", "")))
+
+
+def unknown_keys(exc: pydantic.ValidationError) -> list[str]:
+    """Every top-level key an ``extra="forbid"`` model refused, sorted."""
+    return sorted(str(e["loc"][0]) for e in exc.errors() if e.get("type") == "extra_forbidden")
+
+
+def _describe_error(problem: Problem, model: type[BaseModel], what: str) -> str:
+    key = problem.key
     valid = option_names(model)
-    if error.get("type") == "extra_forbidden":
+    if problem.kind == "extra_forbidden":
         if not valid:
             return f"unknown {what} option {key!r}: it takes no options"
         return f"unknown {what} option {key!r}; valid: {', '.join(valid)}{close_matches(key, valid)}"
-    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-    return f"{what} option {key}: {message} (got {error.get('input')!r})"
+    return f"{what} option {key}: {problem.message} (got {problem.input!r})"
 
 
 def parse_option_set(model: type[BaseModel], values: Mapping[str, Any] | None, what: str) -> BaseModel:
@@ -52,7 +79,7 @@ def parse_option_set(model: type[BaseModel], values: Mapping[str, Any] | None, w
     try:
         return model.model_validate(dict(values or {}))
     except pydantic.ValidationError as exc:
-        raise UsageError(_describe_error(exc.errors()[0], model, what)) from None
+        raise UsageError(_describe_error(first_problem(exc), model, what)) from None
 
 
 def checked_options(model: type[BaseModel] | None, values: Mapping[str, Any] | None, what: str) -> dict[str, Any]:

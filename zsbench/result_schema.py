@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from zsbench.config import RunConfig
 from zsbench.errors import DataError, UsageError
+from zsbench.options import first_problem
 
 RESULT_SCHEMA_VERSION = 1
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "result.schema.json"
@@ -168,9 +169,8 @@ def check_result(result: dict[str, Any]) -> None:
     try:
         RunRecord.model_validate(result)
     except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(p) for p in error.get("loc", ())) or "?"
-        raise DataError(f"result.json does not match its schema at {key}: {error.get('msg')}") from None
+        problem = first_problem(exc)
+        raise DataError(f"result.json does not match its schema at {problem.key}: {problem.message}") from None
     except UsageError as exc:  # the recorded config's own checks
         raise DataError(f"result.json does not match its schema at config: {exc}") from None
 

@@ -98,7 +98,7 @@ def merge_overrides(base: dict[str, Any], given: dict[str, Any]) -> dict[str, An
     """``base`` updated with ``given``; option mappings are merged key by key, not replaced."""
     merged = dict(base)
     for name, value in given.items():
-        if cli_marker(name) is not None and cli_marker(name).kind == "pairs":  # type: ignore[union-attr]
+        if (marker := cli_marker(name)) is not None and marker.kind == "pairs":
             merged[name] = {**(base.get(name) or {}), **value}
         else:
             merged[name] = value

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from zsbench.errors import ClassSplitError, UnknownNameError, did_you_mean
+from zsbench.options import first_problem
 
 
 class SplitFile(BaseModel):
@@ -33,9 +34,9 @@ class SplitFile(BaseModel):
         try:
             return cls.model_validate(raw)
         except pydantic.ValidationError as exc:
-            error = exc.errors()[0]
-            key = str(error["loc"][0]) if error.get("loc") else "?"
-            if error.get("type") == "extra_forbidden":
+            problem = first_problem(exc)
+            key = problem.top
+            if problem.kind == "extra_forbidden":
                 hint = did_you_mean(key, SPLIT_KEYS)
                 message = f"{path}: unknown key {key!r}; {hint} (a split has {', '.join(SPLIT_KEYS)})"
                 raise ClassSplitError(message) from None

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from zsbench.config import RunConfig
 from zsbench.data.class_splits import ClassSplit, available_splits, load_class_split
 from zsbench.errors import UsageError, close_matches
+from zsbench.options import first_problem, unknown_keys
 
 #: grid axis -> the RunConfig field it varies, in the order the grid is expanded
 AXES = {
@@ -28,14 +29,16 @@ AXES = {
 GLOB_CHARS = "*?["
 
 
-def _unknown_keys(exc: pydantic.ValidationError) -> list[str]:
-    return sorted(str(e["loc"][0]) for e in exc.errors() if e.get("type") == "extra_forbidden")
-
-
-def _first_problem(exc: pydantic.ValidationError) -> str:
-    error = exc.errors()[0]
-    key = ".".join(str(p) for p in error.get("loc", ())) or "?"
-    return f"{key}: {str(error.get('msg', 'invalid value')).removeprefix('Value error, ')} (got {error.get('input')!r})"
+def _refusal(exc: pydantic.ValidationError, model: type[BaseModel], where: str, unknown_where: str) -> UsageError:
+    """The one-line error of a sweep file's section: its unknown keys with the known ones and a
+    did-you-mean, else the first bad value."""
+    known = list(model.model_fields)
+    unknown = unknown_keys(exc)
+    if unknown:
+        return UsageError(f"{unknown_where} {', '.join(unknown)}; known: {', '.join(known)}"
+                          f"{close_matches(unknown[0], known)}")
+    problem = first_problem(exc)
+    return UsageError(f"{where}{problem.key}: {problem.message} (got {problem.input!r})")
 
 
 class RandomSplits(BaseModel):
@@ -56,14 +59,9 @@ class RandomSplits(BaseModel):
         try:
             return cls.model_validate(data)
         except pydantic.ValidationError as exc:
-            known = list(cls.model_fields)
-            unknown = _unknown_keys(exc)
-            if unknown:
-                raise UsageError(f"unknown keys under 'random:': {', '.join(unknown)}; known: {', '.join(known)}"
-                                 f"{close_matches(unknown[0], known)}") from None
-            if exc.errors()[0].get("type") == "missing":
+            if not unknown_keys(exc) and first_problem(exc).kind == "missing":
                 raise UsageError("sweep config 'random:' needs count") from None
-            raise UsageError(f"sweep config 'random:' {_first_problem(exc)}") from None
+            raise _refusal(exc, cls, "sweep config 'random:' ", "unknown keys under 'random:':") from None
 
 
 class SweepGrid(BaseModel):
@@ -114,12 +112,7 @@ class SweepGrid(BaseModel):
         try:
             return cls.model_validate(data)
         except pydantic.ValidationError as exc:
-            known = list(cls.model_fields)
-            unknown = _unknown_keys(exc)
-            if unknown:
-                raise UsageError(f"{where}: unknown keys {', '.join(unknown)}; known: {', '.join(known)}"
-                                 f"{close_matches(unknown[0], known)}") from None
-            raise UsageError(f"{where}: {_first_problem(exc)}") from None
+            raise _refusal(exc, cls, f"{where}: ", f"{where}: unknown keys") from None
         except UsageError as exc:
             raise UsageError(f"{where}: {exc}") from None
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from zsbench.data.base import ClassInfo
 from zsbench.errors import UsageError, did_you_mean
+from zsbench.options import first_problem
 
 DEFAULT_TEMPLATES = ("a chest x-ray showing {}", "chest radiograph with {}", "findings consistent with {}")
 
@@ -121,9 +122,8 @@ def load_prompt_set(ref: str) -> PromptSet:
     try:
         return PromptSet(**{"name": path.stem, **data})
     except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(p) for p in error.get("loc", ())) or "?"
-        raise UsageError(f"prompt set {path}: {key}: {error.get('msg')}") from None
+        problem = first_problem(exc)
+        raise UsageError(f"prompt set {path}: {problem.key}: {problem.message}") from None
 
 
 def normalise(x: np.ndarray) -> np.ndarray:
