@@ -36,16 +36,26 @@ def given(ctx: click.Context, name: str) -> bool:
 @click.option("--embed-dim", type=int, default=128, show_default=True, help="Joint image-text space size.")
 @click.option("--exclude-findings", default=None, help="A,B: drop every report sentence about these classes.")
 @click.option("--drop-images", is_flag=True, help="Also drop every image that shows an excluded finding.")
+@click.option("--unseen-of", "unseen_of", multiple=True,
+              help="Class splits (names, YAML files or globs; repeatable): one pretraining per split, each "
+                   "excluding that split's unseen classes, into OUT/<unseen classes joined by +>/; a sweep "
+                   "names them as pretrained:OUT/{unseen}/pretrained.pt. Finished ones are kept.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
               help="Continue the pretraining in this folder from its last finished epoch (--epochs may extend it).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
 def pretrain_command(ctx: click.Context, out_dir: str | None, resume_dir: str | None, device: str, quiet: bool,
-                     exclude_findings: str | None, **flags: Any) -> None:
+                     exclude_findings: str | None, unseen_of: tuple[str, ...], **flags: Any) -> None:
     """Contrastive (InfoNCE) image-report pretraining; use the result as --backbone pretrained:DIR/pretrained.pt."""
     from zsbench.vlm.pretrain import PretrainConfig, resume_config
 
+    if unseen_of:
+        if resume_dir or not out_dir:
+            raise UsageError("--unseen-of needs --out DIR (and resumes the folders under it itself; drop --resume)")
+        config = PretrainConfig(**flags, exclude_findings=findings_list(exclude_findings))
+        pretrain_per_split(config, list(unseen_of), Path(out_dir), device, quiet)
+        return
     if resume_dir:
         extra = [name for name in (*RECORDED, "out_dir") if given(ctx, name)]
         if extra:
@@ -58,6 +68,21 @@ def pretrain_command(ctx: click.Context, out_dir: str | None, resume_dir: str | 
         config = PretrainConfig(**flags, exclude_findings=findings_list(exclude_findings)).validate()
         folder = Path(out_dir)
     run_pretraining(config, folder, bool(resume_dir), device, quiet)
+
+
+def pretrain_per_split(base: Any, patterns: list[str], out: Path, device: str, quiet: bool) -> None:
+    from zsbench.cli.output import stderr
+    from zsbench.sweep.grid import resolve_splits
+    from zsbench.vlm.pretrain_splits import plan_split_pretraining
+
+    splits = [split for _spec, split in resolve_splits(patterns, "synthetic")]
+    plans = plan_split_pretraining(base, splits, out)
+    for n, plan in enumerate(plans, 1):
+        stderr.print(f"[{n}/{len(plans)}] {plan.folder.name}: "
+                     + {"done": "finished, kept", "resume": "resuming", "new": "pretraining"}[plan.status],
+                     markup=False, highlight=False, soft_wrap=True)
+        if plan.status != "done":
+            run_pretraining(plan.config, plan.folder, plan.status == "resume", device, quiet)
 
 
 def run_pretraining(config: Any, folder: Path, resume: bool, device: str, quiet: bool) -> None:

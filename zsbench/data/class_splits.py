@@ -135,6 +135,12 @@ def available_splits() -> dict[str, Path]:
     return found
 
 
+def unseen_folder_name(split: ClassSplit) -> str:
+    """A folder name for what depends on the split's unseen classes (one strict pretraining per split):
+    the classes sorted and joined by ``+``; a sweep spec's ``{unseen}`` stands for it."""
+    return "+".join(sorted(split.unseen))
+
+
 def load_class_split(spec: str) -> ClassSplit:
     """Load a split by name (``synthetic-paper``) or by path to a YAML file."""
     path = Path(spec)

@@ -68,6 +68,42 @@ def method_label(result: dict[str, Any], path: Path) -> str:
     return f"{label}:fine-tuned" if method.get("frozen") is False else label
 
 
+#: specs whose argument is a ``zsbench pretrain`` checkpoint: a leaderboard names them by what
+#: pretraining saw, not by where the file lies (one checkpoint per class split shares one row)
+PRETRAINED_KINDS = ("pretrained:", "zsbench-clip:")
+DEFAULT_PRETRAIN = {"data_seed": 1000, "seed": 0}
+
+
+def pretraining_tag(pretraining: dict[str, Any], unseen: list[str]) -> str:
+    """``all findings``, ``unseen excluded`` (the run's own unseen classes, ``+ images`` when their
+    images were dropped too) or ``without A,B``; a non-default world or pretraining seed is added."""
+    excluded = sorted(pretraining.get("exclude_findings") or [])
+    if not excluded:
+        tag = "all findings"
+    elif excluded == sorted(unseen):
+        tag = "unseen excluded" + (" + images" if pretraining.get("drop_images") else "")
+    else:
+        tag = "without " + ",".join(excluded)
+    extra = [f"{name.replace('_', ' ')} {pretraining.get(name)}" for name, default in DEFAULT_PRETRAIN.items()
+             if pretraining.get(name, default) != default]
+    return ", ".join([tag, *extra])
+
+
+def part_label(spec: str, result: dict[str, Any], path: Path) -> str:
+    """A backbone or text-encoder spec as a leaderboard names it: itself, or for a pretrain checkpoint
+    ``kind[what pretraining saw]`` (from result.json's ``backbone.preprocess.pretraining``)."""
+    kind = next((k for k in PRETRAINED_KINDS if spec.startswith(k)), None)
+    backbone = result.get("backbone") if isinstance(result.get("backbone"), dict) else {}
+    preprocess = backbone.get("preprocess") if isinstance(backbone.get("preprocess"), dict) else {}
+    pretraining = preprocess.get("pretraining")
+    if kind is None or not isinstance(pretraining, dict):
+        return spec
+    if spec.split(":", 1)[1] != str(backbone.get("spec", "")).split(":", 1)[-1]:
+        return spec  # a text tower from another checkpoint than the backbone's: keep its path
+    unseen = result_field(result, "class_split.unseen", list, path)
+    return f"{kind[:-1]}[{pretraining_tag(pretraining, unseen)}]"
+
+
 def record_from_run(run: StoredRun) -> RunRecord:
     """Check and pick out the fields a leaderboard needs; errors name the result.json."""
     res, path = run.result, run.result_path
@@ -83,8 +119,8 @@ def record_from_run(run: StoredRun) -> RunRecord:
         dataset=str(result_field(res, "config.dataset", str, path)),
         protocol=protocol_of(res, path),
         method=method_label(res, path),
-        backbone=str(result_field(res, "config.backbone", str, path)),
-        text_encoder=str(result_field(res, "config.text_encoder", str, path)),
+        backbone=part_label(str(result_field(res, "config.backbone", str, path)), res, path),
+        text_encoder=part_label(str(result_field(res, "config.text_encoder", str, path)), res, path),
         class_text=str(result_field(res, "config.class_text", str, path)),
     )
     dataset = res.get("dataset") if isinstance(res.get("dataset"), dict) else {}

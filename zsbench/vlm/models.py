@@ -10,6 +10,7 @@ recorded config (a checkpoint then loads its own weights).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -159,7 +160,8 @@ class ZsbenchClipModel(ImageTextModel):
         self.spec = f"zsbench-clip:{path}"
         self.image_tower = nn.Sequential(loaded.backbone, loaded.image_projection)
         self.dim = int(loaded.image_projection.out_features)
-        self.preprocess = loaded.backbone.preprocess
+        # what pretraining saw goes into result.json, as for pretrained:PATH (backbones/pretrained.py)
+        self.preprocess = replace(loaded.backbone.preprocess, pretraining=loaded.pretraining())
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         with torch.no_grad():
