@@ -166,8 +166,8 @@ def clip_run(hf_clip, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("clip-runs")
     spec = f"hf-clip:{hf_clip}"
     res = invoke(["run", "--method", "clip-zeroshot", "--backbone", spec, "--text-encoder", spec,
-                  "--text-option", "prompts=chexzero", "--n-images", "200", "--image-size", "32", "--quiet",
-                  "--out", str(out)])
+                  "--prompts", "chexzero", "--n-images", "200", "--image-size", "32", "--quiet",
+                  "--out", str(out)])  # --prompts X is --text-option prompts=X
     assert res.exit_code == 0, res.output
     (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
     return run_dir
@@ -214,6 +214,16 @@ def test_an_open_clip_run_with_single_prompts(tmp_path):
     assert result["method"]["paired"] is False and result["trained_on_labels"] is False
     assert result["backbone"]["preprocess"]["input_size"] == 224
     assert result["text_encoder"]["prompts"]["phrases"]["Effusion"] == "pleural effusion"
+
+
+def test_the_prompts_flag_is_the_prompts_text_option(tmp_path):
+    from zsbench.cli.config_options import config_overrides
+
+    flags = {"prompts": "nih", "text_options": ("pooling=mean",)}
+    assert config_overrides(flags)["text_options"] == {"pooling": "mean", "prompts": "nih"}
+    res = invoke(["sweep", "--methods", "clip-zeroshot", "--prompts", "nih", "--text-option", "prompts=cxr",
+                  "--out", str(tmp_path), "--dry-run"])
+    assert res.exit_code == 2 and "contradict" in res.output, res.output
 
 
 def test_gzsl_selection_is_refused_for_a_training_free_method(hf_clip, tmp_path):

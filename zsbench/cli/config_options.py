@@ -51,9 +51,19 @@ def _options_for(name: str, marker: Cli) -> list[Any]:
     return options
 
 
+#: a shorthand flag for one text option: ``--prompts X`` is ``--text-option prompts=X``
+PROMPTS_OPTION = click.option(
+    "--prompts", "prompts", default=None, metavar="SET",
+    help="Prompt set of an image-text model's text encoder (clip-zeroshot): cxr, nih, chexpert, padchest, "
+         "chexzero or a YAML file; the same as --text-option prompts=SET.")
+
+
 def config_flags(exclude: Iterable[str] = ()) -> Callable[[F], F]:
-    """Decorator adding the flags of every marked RunConfig field not in ``exclude``."""
+    """Decorator adding the flags of every marked RunConfig field not in ``exclude`` (and ``--prompts``
+    with the text options)."""
     options = [option for name, marker in marked_fields(exclude) for option in _options_for(name, marker)]
+    if "text_options" not in set(exclude):
+        options.append(PROMPTS_OPTION)
 
     def decorator(f: F) -> F:
         for option in reversed(options):
@@ -91,6 +101,13 @@ def config_overrides(flags: dict[str, Any], exclude: Iterable[str] = ()) -> dict
             given[name] = marker.off_value
         elif value is not None:
             given[name] = value
+    prompts = flags.pop("prompts", None)
+    if prompts is not None:
+        text_options = given.setdefault("text_options", {})
+        if text_options.get("prompts", prompts) != prompts:
+            raise UsageError(f"--prompts {prompts} and --text-option prompts={text_options['prompts']} contradict "
+                             "each other; pick one")
+        text_options["prompts"] = prompts
     return given
 
 
