@@ -129,6 +129,7 @@ def write_yaml(folder: Path, spec: str) -> Path:
     ({"exclude_findings": ["Mass"], "drop_images": True}, ["Mass"], "unseen excluded + images"),
     ({"exclude_findings": ["Edema", "Mass"]}, ["Mass"], "without Edema,Mass"),
     ({"exclude_findings": [], "seed": 2, "data_seed": 1000}, ["Mass"], "all findings, seed 2"),
+    ({"exclude_findings": [], "text_tower": "transformer"}, ["Mass"], "all findings, text tower transformer"),
 ])
 def test_pretraining_tags(pretraining: dict, unseen: list[str], tag: str) -> None:
     assert pretraining_tag(pretraining, unseen) == tag

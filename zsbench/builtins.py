@@ -72,7 +72,8 @@ BUILTINS: tuple[Builtin, ...] = (
             "open_clip text tower: open_clip:<arch>[:<tag>]; prompts=<set or YAML>", parametric=True,
             options=_PROMPT_OPTIONS),
     Builtin("text-encoders", "zsbench-clip", "zsbench.vlm.towers:create_zsbench_clip_text",
-            "text tower (MiniLM + projection) of a zsbench pretrain checkpoint: zsbench-clip:PATH; prompts=...",
+            "text tower (MiniLM or trained transformer, + projection) of a zsbench pretrain checkpoint: "
+            "zsbench-clip:PATH; prompts=...",
             parametric=True, options=_PROMPT_OPTIONS),
     Builtin("text-encoders", "hf-clip", "zsbench.vlm.towers:create_hf_clip_text",
             "Hugging Face CLIP text tower: hf-clip:<name-or-path>; prompts=<set or YAML>", parametric=True,

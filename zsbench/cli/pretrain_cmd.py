@@ -11,7 +11,7 @@ from zsbench.errors import UsageError
 
 # what --resume takes from the folder, so a resumed run is the run that was started
 RECORDED = ("backbone", "data_seed", "n_images", "image_size", "batch_size", "lr", "seed", "embed_dim",
-            "exclude_findings", "drop_images")
+            "exclude_findings", "drop_images", "text_tower")
 
 
 def findings_list(text: str | None) -> tuple[str, ...]:
@@ -36,6 +36,8 @@ def given(ctx: click.Context, name: str) -> bool:
 @click.option("--embed-dim", type=int, default=128, show_default=True, help="Joint image-text space size.")
 @click.option("--exclude-findings", default=None, help="A,B: drop every report sentence about these classes.")
 @click.option("--drop-images", is_flag=True, help="Also drop every image that shows an excluded finding.")
+@click.option("--text-tower", type=click.Choice(["minilm", "transformer"]), default="minilm", show_default=True,
+              help="Frozen MiniLM + trained projection, or a small word-level transformer trained from scratch.")
 @click.option("--unseen-of", "unseen_of", multiple=True,
               help="Class splits (names, YAML files or globs; repeatable): one pretraining per split, each "
                    "excluding that split's unseen classes, into OUT/<unseen classes joined by +>/; a sweep "

@@ -71,7 +71,7 @@ def method_label(result: dict[str, Any], path: Path) -> str:
 #: specs whose argument is a ``zsbench pretrain`` checkpoint: a leaderboard names them by what
 #: pretraining saw, not by where the file lies (one checkpoint per class split shares one row)
 PRETRAINED_KINDS = ("pretrained:", "zsbench-clip:")
-DEFAULT_PRETRAIN = {"data_seed": 1000, "seed": 0}
+DEFAULT_PRETRAIN = {"data_seed": 1000, "seed": 0, "text_tower": "minilm"}
 
 
 def pretraining_tag(pretraining: dict[str, Any], unseen: list[str]) -> str:

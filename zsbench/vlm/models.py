@@ -140,8 +140,9 @@ class HfClipModel(ImageTextModel):
 
 class ZsbenchClipModel(ImageTextModel):
     """A ``zsbench pretrain`` checkpoint as an image-text model: the visual backbone followed by its
-    projection, and the frozen sentence encoder it was pretrained with followed by the trained text
-    projection (``zsbench.vlm.pretrained``). The weights are always the checkpoint's."""
+    projection, and the text tower it was pretrained with (the frozen MiniLM, or the checkpoint's own
+    transformer tokenizing with its stored vocabulary) followed by the trained text projection
+    (``zsbench.vlm.pretrained``). The weights are always the checkpoint's."""
 
     def __init__(self, path: str) -> None:
         from zsbench.backbones.pretrained import checkpoint_file
@@ -150,12 +151,14 @@ class ZsbenchClipModel(ImageTextModel):
         file = checkpoint_file(path)
         loaded = load_pretrained(file)
         tower = loaded.meta.get("text_tower", {})
-        if tower.get("id") != "minilm":
-            raise UsageError(f"{file} was pretrained with the text tower {tower.get('id')!r}, which zsbench-clip "
-                             "cannot rebuild; pretrain with the default MiniLM tower")
-        from zsbench.text.encoders import SentenceTransformerEncoder, minilm_location
+        self.text_encoder, self.sentences = loaded.text_encoder, None  # a trained tower needs no MiniLM
+        if self.text_encoder is None:
+            if tower.get("id") != "minilm":
+                raise UsageError(f"{file} was pretrained with the text tower {tower.get('id')!r}, which "
+                                 "zsbench-clip cannot rebuild; pretrain with --text-tower minilm or transformer")
+            from zsbench.text.encoders import SentenceTransformerEncoder, minilm_location
 
-        self.sentences = SentenceTransformerEncoder(str(tower.get("model") or minilm_location()), "minilm")
+            self.sentences = SentenceTransformerEncoder(str(tower.get("model") or minilm_location()), "minilm")
         self.text_projection = loaded.text_projection.eval()
         self.spec = f"zsbench-clip:{path}"
         self.image_tower = nn.Sequential(loaded.backbone, loaded.image_projection)
@@ -165,7 +168,10 @@ class ZsbenchClipModel(ImageTextModel):
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         with torch.no_grad():
-            features = torch.from_numpy(self.sentences.encode_texts(texts))
+            if self.text_encoder is not None:
+                features = self.text_encoder.encode_texts(texts)
+            else:
+                features = torch.from_numpy(self.sentences.encode_texts(texts))
             return self.text_projection(features).float().numpy()
 
 

@@ -1,9 +1,12 @@
 """CLIP-style contrastive image-report pretraining on a synthetic world of its own (``zsbench pretrain``).
 
-Visual tower: a registered backbone (default ``tiny-cnn``) and a linear projection. Text tower: a
-frozen sentence encoder (MiniLM by default) that embeds every report once, up front, and a trained
-linear projection. Loss: symmetric InfoNCE over the batch with a learnable temperature (CLIP's
-log-scale parameter, initialised at log(1/0.07) and clamped to [0, log 100] so it cannot run away).
+Visual tower: a registered backbone (default ``tiny-cnn``) and a linear projection. Text tower
+(``text_tower``): ``minilm``, a frozen sentence encoder that embeds every report once, up front, and a
+trained linear projection; or ``transformer``, a small word-level transformer trained from scratch
+jointly with the image tower (:mod:`zsbench.vlm.text_transformer`; the reports are tokenized once,
+up front, with a vocabulary of their own words) and the same trained projection. Loss: symmetric
+InfoNCE over the batch with a learnable temperature (CLIP's log-scale parameter, initialised at
+log(1/0.07) and clamped to [0, log 100] so it cannot run away).
 
 The world has its own data seed (default 1000); seed 0 is refused because benchmark worlds use it,
 and pretraining on the benchmark's own images would leak its test set into the encoder.
@@ -13,8 +16,9 @@ setting where the unseen classes were never seen named (or never seen at all).
 
 Deterministic for a seed: the initial weights come from ``seed`` (global generators restored
 afterwards) and the batch order from one ``torch.Generator``. After every epoch ``last.pt`` holds
-the model, optimizer, generator state and the report embeddings (atomic write), so a resumed run
-continues bit-identically; ``pretrained.pt`` (:mod:`zsbench.vlm.pretrained`) is written at the end.
+the model, optimizer, generator state and the report embeddings (for the transformer tower the
+token ids and the vocabulary) (atomic write), so a resumed run continues bit-identically;
+``pretrained.pt`` (:mod:`zsbench.vlm.pretrained`) is written at the end.
 """
 
 from __future__ import annotations
@@ -40,12 +44,14 @@ from zsbench.errors import UsageError, close_matches
 from zsbench.progress import ProgressEvent, ProgressFn, stage_counter
 from zsbench.results import atomic_write_bytes, write_json
 from zsbench.vlm.pretrained import save_pretrained
+from zsbench.vlm.text_transformer import TextTransformer, TextTransformerSpec, build_vocab
 
 STATE_FILE, CHECKPOINT_FILE, CONFIG_FILE = "last.pt", "pretrained.pt", "pretrain.json"
 STATE_VERSION = 1
 INIT_LOGIT_SCALE = math.log(1 / 0.07)  # CLIP's initial temperature 0.07
 MAX_LOGIT_SCALE = math.log(100.0)  # CLIP's clamp: logits at most 100 x cosine
 BENCHMARK_DATA_SEED = 0
+TEXT_TOWERS = ("minilm", "transformer")  # frozen MiniLM + projection; transformer from scratch + projection
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class PretrainConfig:
     embed_dim: int = 128
     exclude_findings: tuple[str, ...] = ()
     drop_images: bool = False
+    text_tower: str = "minilm"
 
     def validate(self) -> PretrainConfig:
         """Itself, or a one-line :class:`UsageError` for a setting that cannot work."""
@@ -80,6 +87,9 @@ class PretrainConfig:
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise UsageError(f"--lr must be a positive number (got {self.lr})")
         check_findings(self.exclude_findings)
+        if self.text_tower not in TEXT_TOWERS:
+            raise UsageError(f"unknown text tower {self.text_tower!r} for --text-tower; valid: "
+                             f"{', '.join(TEXT_TOWERS)}{close_matches(self.text_tower, TEXT_TOWERS)}")
         if self.drop_images and not self.exclude_findings:
             raise UsageError("--drop-images drops the images of --exclude-findings; give the findings too")
         return self
@@ -154,7 +164,8 @@ def build_pairs(config: PretrainConfig, world: SyntheticWorld, progress: Progres
 
 
 class ContrastiveModel(nn.Module):
-    """The visual backbone, both projections into the joint space and the log inverse temperature."""
+    """The visual backbone, both projections into the joint space and the log inverse temperature;
+    with a trained text tower (``text_encoder``) also that tower, which then takes the token ids."""
 
     def __init__(self, backbone: Backbone, text_dim: int, embed_dim: int) -> None:
         super().__init__()
@@ -162,24 +173,35 @@ class ContrastiveModel(nn.Module):
         self.image_projection = nn.Linear(backbone.feature_dim, embed_dim, bias=False)
         self.text_projection = nn.Linear(text_dim, embed_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(INIT_LOGIT_SCALE))
+        # set by build_model for the transformer tower, registered last: a MiniLM model's parameters,
+        # their order (the optimizer's) and its state dict stay exactly as they were
+        self.text_encoder: TextTransformer | None = None
 
-    def loss(self, x: torch.Tensor, text_features: torch.Tensor) -> torch.Tensor:
-        """Symmetric InfoNCE: image i's positive is report i, every other report of the batch a negative."""
+    def loss(self, x: torch.Tensor, text_input: torch.Tensor) -> torch.Tensor:
+        """Symmetric InfoNCE: image i's positive is report i, every other report of the batch a negative.
+        ``text_input``: the frozen encoder's features, or the token ids the text tower encodes."""
         image = nn.functional.normalize(self.image_projection(self.backbone(x)), dim=-1)
-        text = nn.functional.normalize(self.text_projection(text_features), dim=-1)
+        features = text_input if self.text_encoder is None else self.text_encoder(text_input)
+        text = nn.functional.normalize(self.text_projection(features), dim=-1)
         logits = self.logit_scale.clamp(0.0, MAX_LOGIT_SCALE).exp() * image @ text.T
         target = torch.arange(len(x), device=x.device)
         return (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target)) / 2
 
 
-def build_model(config: PretrainConfig, text_dim: int) -> ContrastiveModel:
-    """Initial weights from ``config.seed`` alone; the caller's global generators are left as they were."""
+def build_model(config: PretrainConfig, text_dim: int,
+                text_spec: TextTransformerSpec | None = None) -> ContrastiveModel:
+    """Initial weights from ``config.seed`` alone; the caller's global generators are left as they were.
+    ``text_spec``: the transformer text tower to train (``text_dim`` is then its width)."""
     from zsbench.registry import BACKBONES
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         backbone = BACKBONES.create(config.backbone, image_size=config.image_size, pretrained=False)
-        return ContrastiveModel(backbone, text_dim, config.embed_dim)
+        if text_spec is None:
+            return ContrastiveModel(backbone, text_dim, config.embed_dim)
+        model = ContrastiveModel(backbone, text_spec.d_model, config.embed_dim)
+        model.text_encoder = TextTransformer(text_spec)  # drawn last: the image side starts as with MiniLM
+        return model
 
 
 @dataclass
@@ -190,8 +212,10 @@ class Session:
     model: ContrastiveModel
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
-    text_features: torch.Tensor  # the frozen encoder's embedding of every kept report (n x d)
-    text_description: dict[str, Any]  # the encoder that made them (kept in last.pt: a resume embeds nothing)
+    text_features: torch.Tensor  # the frozen encoder's embedding of every kept report (n x d), or for the
+    # transformer tower their token ids (n x max_length, int64)
+    text_description: dict[str, Any]  # the encoder that made them, with the transformer's vocabulary
+    # (kept in last.pt: a resume embeds and tokenizes nothing)
     data: PairData
     epoch: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
@@ -270,8 +294,16 @@ class PretrainResult:
     seconds: float
 
 
-def new_session(config: PretrainConfig, data: PairData, tower: TextTower, device: torch.device,
+def new_session(config: PretrainConfig, data: PairData, tower: TextTower | None, device: torch.device,
                 progress: ProgressFn | None) -> Session:
+    """Fresh weights, optimizer and generator; the reports embedded by ``tower`` (default MiniLM), or
+    for ``text_tower: transformer`` tokenized with a vocabulary of their own words (``tower`` unused)."""
+    if config.text_tower == "transformer":
+        spec = TextTransformerSpec(build_vocab(data.texts))
+        model = build_model(config, spec.d_model, spec).to(device)
+        return Session(config, model, torch.optim.Adam(model.parameters(), lr=config.lr),
+                       torch.Generator().manual_seed(config.seed), spec.tokenize(data.texts), spec.describe(), data)
+    tower = tower or minilm_tower()
     if progress is not None:
         progress(ProgressEvent("embed", 0, len(data.texts)))
     features = torch.from_numpy(np.ascontiguousarray(tower.encode(data.texts), dtype=np.float32))
@@ -290,15 +322,16 @@ def restored_session(config: PretrainConfig, data: PairData, out_dir: Path, devi
     if len(features) != len(data.ids):
         raise UsageError(f"{out_dir / STATE_FILE} holds {len(features)} reports but the world now gives "
                          f"{len(data.ids)} pairs; start a fresh pretraining run")
-    model = build_model(config, features.shape[1])
+    description = json.loads(state["text_tower_json"])
+    spec = TextTransformerSpec.from_description(description) if config.text_tower == "transformer" else None
+    model = build_model(config, features.shape[1] if spec is None else spec.d_model, spec)
     model.load_state_dict(state["model"])
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     optimizer.load_state_dict(state["optimizer"])
     generator = torch.Generator()
     generator.set_state(state["generator"])
-    return Session(config, model, optimizer, generator, features, json.loads(state["text_tower_json"]), data,
-                   int(state["epoch"]),
+    return Session(config, model, optimizer, generator, features, description, data, int(state["epoch"]),
                    json.loads(state["history_json"]))
 
 
@@ -310,12 +343,13 @@ def checkpoint_meta(session: Session, world: SyntheticWorld) -> dict[str, Any]:
         "image_size": config.image_size,
         "embed_dim": config.embed_dim,
         "temperature": float(1 / model.logit_scale.detach().clamp(0.0, MAX_LOGIT_SCALE).exp()),
-        "text_tower": {**session.text_description, "frozen": True, "dim": int(session.text_features.shape[1]),
-                       "projection": "linear, no bias"},
+        "text_tower": {**session.text_description, "frozen": model.text_encoder is None,
+                       "dim": int(model.text_projection.in_features), "projection": "linear, no bias"},
         "pretraining": {
             "world": world.describe(), "report_version": REPORT_VERSION,
             "data_seed": config.data_seed, "n_images": config.n_images, "n_pairs": len(session.data.ids),
             "exclude_findings": sorted(config.exclude_findings), "drop_images": config.drop_images,
+            "text_tower": config.text_tower,
             "dropped_images": session.data.dropped_images, "dropped_sentences": session.data.dropped_sentences,
             "epochs": session.epoch, "batch_size": config.batch_size, "lr": config.lr, "seed": config.seed,
             "final_loss": session.history[-1]["loss"] if session.history else None,
@@ -331,15 +365,17 @@ def write_final(session: Session, world: SyntheticWorld, out_dir: Path) -> Path:
     tensors = {"image_projection": model.image_projection.weight.detach().cpu(),
                "text_projection": model.text_projection.weight.detach().cpu(),
                "logit_scale": model.logit_scale.detach().clamp(0.0, MAX_LOGIT_SCALE).cpu()}
-    save_pretrained(path, model.backbone, tensors, checkpoint_meta(session, world))
+    text_state = None if model.text_encoder is None else model.text_encoder.state_dict()
+    save_pretrained(path, model.backbone, tensors, checkpoint_meta(session, world), text_state)
     return path
 
 
 def pretrain(config: PretrainConfig, out_dir: Path, *, resume: bool = False, device: str | torch.device = "cpu",
              progress: ProgressFn | None = None, text_tower: TextTower | None = None) -> PretrainResult:
     """Pretrain into ``out_dir`` (``pretrain.json``, ``last.pt`` every epoch, ``pretrained.pt`` at the
-    end); ``resume`` continues from its ``last.pt``. ``text_tower`` defaults to MiniLM. The folder is
-    locked (``locks.FolderLock``) while the run is in it: two runs never write one ``last.pt``."""
+    end); ``resume`` continues from its ``last.pt``. ``text_tower`` is the frozen encoder of
+    ``config.text_tower == "minilm"`` (default MiniLM itself; a transformer tower needs none). The
+    folder is locked (``locks.FolderLock``) while the run is in it: two runs never write one ``last.pt``."""
     from zsbench.locks import FolderLock
 
     config = config.validate()
@@ -357,7 +393,7 @@ def pretrain(config: PretrainConfig, out_dir: Path, *, resume: bool = False, dev
             session = restored_session(config, data, out_dir, torch.device(device))
         else:
             write_json(out_dir / CONFIG_FILE, config.to_dict())
-            session = new_session(config, data, text_tower or minilm_tower(), torch.device(device), progress)
+            session = new_session(config, data, text_tower, torch.device(device), progress)
         images, seconds = train_epochs(session, out_dir, torch.device(device), progress)
         path = write_final(session, world, out_dir)
     return PretrainResult(path, session.history, len(data.ids), images / seconds if seconds else 0.0, seconds)

@@ -86,7 +86,8 @@ def create_zsbench_clip_backbone(path: str, **_: object) -> ImageTower:
 
 
 def create_zsbench_clip_text(path: str, *, prompts: str | None = None, **_: object) -> PromptTextEncoder:
-    """The text tower (frozen MiniLM + trained projection) of a ``zsbench pretrain`` checkpoint."""
+    """The text tower (frozen MiniLM, or the trained transformer with its vocabulary, + trained
+    projection) of a ``zsbench pretrain`` checkpoint."""
     chosen = prompt_set(prompts)
     return PromptTextEncoder(ZsbenchClipModel(path), chosen)
 
