@@ -41,7 +41,7 @@ leaderboard: $(STAMP) $(PRETRAIN)/all/pretrained.pt
 	$(BIN)/zsbench sweep --config leaderboards/synthetic/clip-zeroshot.yaml --out $(LEADERBOARD_RUNS)/clip-zeroshot --skip-existing $(LEADERBOARD_SWEEP)
 	$(BIN)/zsbench sweep --config leaderboards/synthetic/clip-zeroshot-all.yaml --out $(LEADERBOARD_RUNS)/clip-zeroshot-all --skip-existing $(LEADERBOARD_SWEEP)
 	$(BIN)/zsbench leaderboard build $(LEADERBOARD_RUNS) --out $(LEADERBOARD_OUT) \
-		--title "zsbench synthetic chest X-ray benchmark: 12 random 10/4 class splits, every unseen class covered"
+		--title "zsbench synthetic chest X-ray benchmark: GZSL and vision-language methods on 12 random 10/4 class splits, every unseen class covered"
 
 # the non-strict encoder of the leaderboard: one pretraining that named every finding
 $(PRETRAIN)/all/pretrained.pt: | $(STAMP)
