@@ -81,6 +81,15 @@ def test_unseen_of_usage_errors_exit_2(args: list[str], message: str, tmp_path: 
     assert result.exit_code == 2 and message in result.output
 
 
+def test_a_single_run_binds_the_placeholder_too(per_split: Path, tmp_path: Path) -> None:
+    spec = f"pretrained:{per_split}/{{unseen}}/{CHECKPOINT_FILE}"
+    result = CliRunner().invoke(cli, ["run", "--method", "linear", "--backbone", spec, "--text-encoder", "random",
+                                      "--n-images", "120", "--image-size", "32", "--epochs", "1", "--out",
+                                      str(tmp_path), "--quiet", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["config"]["backbone"] == f"pretrained:{per_split}/{PAPER_UNSEEN}/{CHECKPOINT_FILE}"
+
+
 def strict_grid(spec: str, **changes: object) -> SweepGrid:
     return SweepGrid.from_dict({"methods": ["clip-zeroshot"], "backbones": [spec], "text_encoders": [spec],
                                 "base": {"n_images": 120, "image_size": 32, "device": "cpu"}, **changes})

@@ -17,7 +17,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pydantic
 import yaml
@@ -25,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_
 
 from zsbench.errors import UsageError, close_matches
 from zsbench.options import first_problem
+
+if TYPE_CHECKING:
+    from zsbench.data.class_splits import ClassSplit
 
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 0 .. 2**32 - 1
 #: the training augmentation recipes (zsbench/engine/augment.py); named here, where the CLI reads
@@ -37,6 +40,9 @@ AUTO = "auto"
 SELECTIONS = ("val-seen", "gzsl")
 #: fields that change how fast a run goes, never what it computes
 SPEED_ONLY = ("decode_workers",)
+#: in a backbone or text-encoder spec, the run's unseen classes (:meth:`RunConfig.bound_to`)
+UNSEEN_PLACEHOLDER = "{unseen}"
+PER_SPLIT_FIELDS = ("backbone", "text_encoder")
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,26 @@ class RunConfig(BaseModel):
     def replace(self, **changes: Any) -> RunConfig:
         """A checked copy with ``changes`` applied (``dataclasses.replace`` for this model)."""
         return RunConfig(**{**self.to_dict(), **changes})
+
+    def bound_to(self, split: ClassSplit) -> RunConfig:
+        """Itself with ``{unseen}`` in the backbone and text-encoder specs replaced by ``split``'s
+        unseen classes (sorted, joined by ``+``: ``class_splits.unseen_folder_name``), so that
+        ``pretrained:DIR/{unseen}/pretrained.pt`` names each split's own checkpoint, as
+        ``zsbench pretrain --unseen-of`` writes them; any other ``{...}`` is refused, since it would
+        be read as part of a path."""
+        from zsbench.data.class_splits import unseen_folder_name
+
+        changes = {}
+        for name in PER_SPLIT_FIELDS:
+            spec = getattr(self, name)
+            bound = spec.replace(UNSEEN_PLACEHOLDER, unseen_folder_name(split))
+            if "{" in bound or "}" in bound:
+                raise UsageError(f"{name.replace('_', ' ')} {spec!r} has a placeholder other than "
+                                 f"{UNSEEN_PLACEHOLDER}; {UNSEEN_PLACEHOLDER} (the split's unseen classes "
+                                 "joined by '+') is the only one")
+            if bound != spec:
+                changes[name] = bound
+        return self.replace(**changes) if changes else self
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:

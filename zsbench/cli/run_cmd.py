@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from zsbench.cli.config_options import config_flags, config_overrides, merge_overrides
-from zsbench.config import RunConfig
+from zsbench.config import UNSEEN_PLACEHOLDER, RunConfig
 from zsbench.errors import UsageError
 
 
@@ -37,6 +37,10 @@ def run_command(config_file: str | None, as_json: bool, quiet: bool, resume_dir:
     config = RunConfig.from_dict(merge_overrides(base, config_overrides(flags)))
     if resume_dir and config.identity() != RunConfig.from_yaml(config_file).identity():
         raise UsageError("--resume continues a run with its own settings; drop the other flags")
+    if UNSEEN_PLACEHOLDER in config.backbone + config.text_encoder:  # one checkpoint per split
+        from zsbench.data.class_splits import load_class_split
+
+        config = config.bound_to(load_class_split(config.split))
 
     # under torchrun: one process group for the run, torn down also on error; rank 0 alone prints
     with session(config.device) as dist, progress_reporter(quiet=quiet or not dist.is_main) as report:

@@ -12,7 +12,7 @@ from typing import Any
 
 from zsbench import __version__
 from zsbench.config import RunConfig
-from zsbench.data.class_splits import ClassSplit, unseen_folder_name
+from zsbench.data.class_splits import ClassSplit
 from zsbench.errors import UsageError
 from zsbench.results import write_json
 from zsbench.sweep.grid import SweepGrid, expand, random_splits, resolve_splits
@@ -22,11 +22,6 @@ PLAN_FORMAT = 1
 RUNS_FOLDER = "runs"
 SPLITS_FOLDER = "splits"
 HASH_CHARS = 8
-#: in a backbone or text-encoder spec, replaced by the run's unseen classes sorted and joined by
-#: ``+`` (class_splits.unseen_folder_name): one checkpoint per class split, as in
-#: ``pretrained:DIR/{unseen}/pretrained.pt`` over the folders ``zsbench pretrain --unseen-of`` writes
-UNSEEN_PLACEHOLDER = "{unseen}"
-PER_SPLIT_FIELDS = ("backbone", "text_encoder")
 #: the RunConfig fields that decide what runner.preflight checks (dataset metadata, split, k)
 PREFLIGHT_FIELDS = ("dataset", "split", "n_images", "image_size", "data_seed", "root", "metadata",
                     "split_lists", "cache", "dataset_options", "ks")
@@ -109,21 +104,6 @@ def run_key(config: RunConfig, split: ClassSplit) -> str:
     return "-".join(_slug(str(p)) for p in parts)
 
 
-def bind_split(config: RunConfig, split: ClassSplit) -> RunConfig:
-    """``config`` with ``{unseen}`` in its backbone and text-encoder specs replaced for ``split``;
-    any other ``{...}`` there is refused, since it would be read as part of a path."""
-    changes = {}
-    for name in PER_SPLIT_FIELDS:
-        spec = getattr(config, name)
-        bound = spec.replace(UNSEEN_PLACEHOLDER, unseen_folder_name(split))
-        if "{" in bound or "}" in bound:
-            raise UsageError(f"{name.replace('_', ' ')} {spec!r} has a placeholder other than {UNSEEN_PLACEHOLDER}; "
-                             f"{UNSEEN_PLACEHOLDER} (the split's unseen classes joined by '+') is the only one")
-        if bound != spec:
-            changes[name] = bound
-    return config.model_copy(update=changes) if changes else config
-
-
 def build_plan(grid: SweepGrid, out: Path, write_splits: bool = True) -> SweepPlan:
     """Expand the grid into runs under ``out``; random splits are drawn and (unless
     ``write_splits`` is False, as for a dry run) written to ``out/splits``. Every name is
@@ -143,7 +123,7 @@ def build_plan(grid: SweepGrid, out: Path, write_splits: bool = True) -> SweepPl
     checked: set[str] = set()
     for template in expand(grid, [spec for spec, _ in resolved], str(out / RUNS_FOLDER)):
         split = by_spec[template.split]
-        config = bind_split(template, split)
+        config = template.bound_to(split)
         validate_names(config)
         metadata = {k: getattr(config, k) for k in PREFLIGHT_FIELDS}
         if (marker := json.dumps(metadata, sort_keys=True, default=str)) not in checked:

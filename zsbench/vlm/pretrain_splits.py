@@ -3,7 +3,7 @@
 A strict encoder must never have read about (or, with ``drop_images``, seen) the unseen classes of
 the split it is evaluated on, so a many-split benchmark needs one pretraining per split. Each goes
 to ``OUT/<unseen classes joined by +>/``, the folder a sweep names with
-``pretrained:OUT/{unseen}/pretrained.pt`` (``sweep.plan.bind_split``). The list is resumable: a
+``pretrained:OUT/{unseen}/pretrained.pt`` (``RunConfig.bound_to``). The list is resumable: a
 folder with ``pretrained.pt`` made with the same settings is kept, one with ``last.pt`` only is
 continued, and one made with other settings is refused rather than overwritten.
 """
