@@ -43,6 +43,9 @@ def test_plan_statuses_and_refusals(tmp_path: Path) -> None:
     assert plan_split_pretraining(base, [paper], tmp_path)[0].status == "done"
     with pytest.raises(UsageError, match="other settings"):
         plan_split_pretraining(replace(base, epochs=9), [paper], tmp_path)
+    (plan.folder / CONFIG_FILE).write_text('{"not_a_setting": 1}')
+    with pytest.raises(UsageError, match="unreadable"):
+        plan_split_pretraining(base, [paper], tmp_path)
     with pytest.raises(UsageError, match="drop --exclude-findings"):
         plan_split_pretraining(replace(base, exclude_findings=("Mass",)), [paper], tmp_path)
 

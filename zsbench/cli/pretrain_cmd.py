@@ -73,6 +73,7 @@ def pretrain_command(ctx: click.Context, out_dir: str | None, resume_dir: str | 
 
 
 def pretrain_per_split(base: Any, patterns: list[str], out: Path, device: str, quiet: bool) -> None:
+    """One pretraining per class split matched by ``patterns`` (``--unseen-of``), in turn; finished ones kept."""
     from zsbench.cli.output import stderr
     from zsbench.sweep.grid import resolve_splits
     from zsbench.vlm.pretrain_splits import plan_split_pretraining

@@ -32,13 +32,14 @@ class SplitPretraining:
     status: Status
 
 
-def recorded_config(folder: Path) -> dict | None:
+def recorded_config(folder: Path) -> PretrainConfig | None:
+    """The settings a pretraining folder was made with (``pretrain.json``), None for a new folder."""
     path = folder / CONFIG_FILE
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        return PretrainConfig.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError, AttributeError):  # damaged, or not a mapping of known settings
         raise UsageError(f"{path} is unreadable; remove {folder} to pretrain it again") from None
 
 
@@ -55,7 +56,7 @@ def plan_split_pretraining(base: PretrainConfig, splits: list[ClassSplit], out: 
         config = replace(base, exclude_findings=tuple(sorted(split.unseen))).validate()
         folder = out / name
         recorded = recorded_config(folder)
-        if recorded is not None and PretrainConfig.from_dict(recorded) != config:
+        if recorded is not None and recorded != config:
             raise UsageError(f"{folder} holds a pretraining with other settings; remove it or choose another --out")
         if (folder / CHECKPOINT_FILE).is_file() and recorded is not None:
             status: Status = "done"
