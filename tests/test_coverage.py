@@ -15,7 +15,10 @@ from tests.run_fixtures import CLASSES, make_run
 from zsbench.cli.main import cli
 from zsbench.data.base import ClassInfo
 from zsbench.data.coverage import attribute_coverage, fully_covered
+from zsbench.data.random_splits import make_random_splits
 from zsbench.data.synthetic.lexicon import RECIPES_BY_NAME
+from zsbench.data.synthetic.world import WORLD_VERSION, SyntheticWorld
+from zsbench.errors import UsageError
 from zsbench.metrics import evaluate
 
 
@@ -68,10 +71,21 @@ def test_splits_make_min_coverage_draws_only_covered_splits(tmp_path):
     assert refused.exit_code == 2 and "from 0 to 1" in refused.stderr
 
 
+def test_random_splits_never_repeat_and_say_when_no_new_one_is_left():
+    world = SyntheticWorld(n_images=300, image_size=32)
+    names = world.table().class_names
+    # one unseen class: the covered splits are exactly the classes whose attributes others show
+    coverable = sorted(u for u in names if _shares([n for n in names if n != u], [u])[u] == 1)
+    splits = make_random_splits(world.table(), "synthetic", 1, len(coverable), 0, world.classes(), 1.0)
+    assert sorted(s.unseen[0] for s in splits) == coverable  # each once, none twice
+    with pytest.raises(UsageError, match=f"differed from the {len(coverable)} splits before it"):
+        make_random_splits(world.table(), "synthetic", 1, len(coverable) + 1, 0, world.classes(), 1.0)
+
+
 def test_rescore_adds_coverage_to_a_run_of_the_current_world(tmp_path):
     run = make_run(tmp_path, "old", n=150)
     result = json.loads((run / "result.json").read_text())
-    result["dataset"] = {**result["dataset"], "generator": "zsbench.data.synthetic", "world_version": 2}
+    result["dataset"] = {**result["dataset"], "generator": "zsbench.data.synthetic", "world_version": WORLD_VERSION}
     (run / "result.json").write_text(json.dumps(result))
     assert CliRunner().invoke(cli, ["rescore", str(run)]).exit_code == 0
     new = json.loads((run / "result.json").read_text())
@@ -86,7 +100,7 @@ def test_leaderboard_shows_u_covered_and_per_class_coverage(tmp_path):
     for seed in range(2):
         run = make_run(tmp_path / "runs", f"r{seed}", seed=seed, n=150)
         result = json.loads((run / "result.json").read_text())
-        result["dataset"] = {**result["dataset"], "generator": "zsbench.data.synthetic", "world_version": 2}
+        result["dataset"] = {**result["dataset"], "generator": "zsbench.data.synthetic", "world_version": WORLD_VERSION}
         (run / "result.json").write_text(json.dumps(result))
         assert CliRunner().invoke(cli, ["rescore", str(run)]).exit_code == 0
     out = tmp_path / "lb"

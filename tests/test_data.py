@@ -1,9 +1,11 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from zsbench.data.class_splits import ClassSplit, load_class_split
 from zsbench.data.protocol import DataSplits, apply_protocol, check_no_leakage
-from zsbench.data.synthetic.lexicon import ATTRIBUTES, PATTERNS, RECIPES
+from zsbench.data.synthetic.lexicon import ATTRIBUTES, PRIMITIVES, RECIPES, RECIPES_BY_NAME, _recipe
 from zsbench.data.synthetic.world import SyntheticWorld
 from zsbench.errors import ClassSplitError, LeakageError, UnknownNameError
 
@@ -92,14 +94,24 @@ def test_a_measured_lesion_position_picks_the_hyperinflated_side(x):
         assert (right if x > 0.5 else left) >= 20 and (left if x > 0.5 else right) <= 2, (seed, left, right)
 
 
-def test_unseen_classes_are_built_from_seen_patterns():
+def test_unseen_classes_are_built_from_seen_primitives():
     split = load_class_split("synthetic-paper")
     by_name = {r.name: r for r in RECIPES}
-    seen_patterns = {a for n in split.seen for a in by_name[n].attributes if a in PATTERNS}
-    for name in split.unseen:
-        patterns = {a for a in by_name[name].attributes if a in PATTERNS}
-        assert patterns <= seen_patterns, name
+    seen_looks = {lesion for n in split.seen for lesion in by_name[n].lesions}
+    for name in split.unseen:  # every lesion is drawn exactly as a seen class draws it (sides aside)
+        for lesion in by_name[name].lesions:
+            assert replace(lesion, side="one") in seen_looks or replace(lesion, side="both") in seen_looks, name
     assert all(a in ATTRIBUTES for r in RECIPES for a in r.attributes)
+
+
+def test_descriptions_are_the_primitives_phrases_in_order():
+    edema, emphysema = RECIPES_BY_NAME["Edema"], RECIPES_BY_NAME["Emphysema"]
+    assert edema.descriptions[1] == f"{PRIMITIVES['haze'].phrases[1]}, with {PRIMITIVES['fluid_level'].phrases[1]}"
+    assert emphysema.descriptions[0] == (f"{PRIMITIVES['upper_lucency'].phrases[0]} in both lungs, with "
+                                         f"{PRIMITIVES['hyperinflation'].phrases[0]} in both lungs")
+    assert edema.attributes == {"haze", "fluid_level"} and "bilateral" in emphysema.attributes
+    with pytest.raises(ValueError, match="not in the lexicon"):
+        _recipe("Typo", "haze fluid_levle", 1.0)
 
 
 def test_paper_split_file():

@@ -29,7 +29,8 @@ def make_random_splits(
     classes: Sequence[ClassInfo] | None = None, min_coverage: float | None = None,
 ) -> list[ClassSplit]:
     """``count`` splits with ``n_unseen`` unseen classes each; split ``i`` is drawn from
-    ``numpy.random.default_rng([seed, i])``, so any one split can be regenerated alone.
+    ``numpy.random.default_rng([seed, i])``, redrawn while it repeats an earlier split's unseen
+    classes, so the splits are distinct and split ``i`` is regenerated from the ``i`` before it.
     ``min_coverage``: redraw until every unseen class has at least that share of its attributes
     shown by a seen class (needs ``classes`` with attribute vectors: the synthetic world)."""
     names = table.class_names
@@ -48,8 +49,11 @@ def make_random_splits(
             raise UsageError(f"--min-coverage needs classes with known attributes; {dataset!r} has none "
                              "(the synthetic world has them)")
 
+    drawn: set[tuple[str, ...]] = set()
+
     def acceptable(unseen: list[str]) -> bool:
-        if not set(unseen) <= in_test:
+        # a repeated split would count one split's result twice in every mean and interval
+        if tuple(unseen) in drawn or not set(unseen) <= in_test:
             return False
         if min_coverage is None:
             return True
@@ -64,9 +68,11 @@ def make_random_splits(
             if acceptable(unseen):
                 break
         else:
-            raise UsageError(f"no draw of {n_unseen} unseen classes in {MAX_TRIES} met the constraints"
+            raise UsageError(f"no draw of {n_unseen} unseen classes in {MAX_TRIES} met the constraints and "
+                             f"differed from the {index} splits before it"
                              f"{f' (coverage at least {min_coverage})' if min_coverage is not None else ''}; "
                              "lower --n-unseen or --min-coverage")
+        drawn.add(tuple(unseen))
         seen = [n for n in names if n not in unseen]
         splits.append(
             ClassSplit(
@@ -82,7 +88,8 @@ def make_random_splits(
                     "index": index,
                     "rng": f"numpy.random.default_rng([{seed}, {index}])",
                     "n_unseen": n_unseen,
-                    "constraint": "every unseen class has a positive in the test part",
+                    "constraint": "every unseen class has a positive in the test part; "
+                                  "unseen classes differ from every earlier split's",
                     **({"min_coverage": min_coverage} if min_coverage is not None else {}),
                 },
             )

@@ -1,35 +1,23 @@
 """The synthetic world's visual vocabulary and the 14 NIH classes written in it.
 
-Each class is a *recipe*: a list of lesions, each a pattern placed by location words, drawn with
-randomness by :mod:`zsbench.data.synthetic.render`. The class descriptions use the very same words,
-so a text encoder that understands them can tell what an unseen class looks like. The four unseen
-classes of the paper (Edema, Pneumonia, Emphysema, Fibrosis) reuse only patterns and locations that
-some seen class also shows (hyperinflation, for instance, is Emphysema's in both lungs and a
-pneumothorax's in one): nothing about them can be learned from their images, only transferred
-through their text.
+The world is built from 11 *primitives*: looks such as "a thin horizontal linear band in the lower
+zone" or "faint ground-glass haze". A primitive is drawn the same way by every class that shows it
+(a :class:`Lesion`, drawn with randomness by :mod:`zsbench.data.synthetic.render`) and has fixed
+phrases. A class is a *recipe*: its primitives, each in one lung or in both, and its descriptions
+are its primitives' phrases joined in the recipe's order. So an unseen class whose primitives seen
+classes show (Edema: Infiltration's haze and Effusion's fluid level) looks like a combination of
+seen looks, and its description reads like the same combination of seen descriptions: a coverage
+of 1 (:mod:`zsbench.data.coverage`) means it can be recognised from its text. Four classes
+(Cardiomegaly, Mass, Nodule, Hernia) have a primitive of their own: they are never covered when
+unseen.
+
+World version 2 drew no lesion the same way in two classes, so a coverage of 1 over its word-level
+attributes did not mean that the unseen look had been shown (leaderboards/README.md measured it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-LOCATIONS = ("upper_zone", "lower_zone", "unilateral", "bilateral", "central", "peripheral", "basal")
-PATTERNS = (
-    "round",
-    "patchy",
-    "hazy",
-    "reticular",
-    "band",
-    "fluid_level",
-    "lucent",
-    "enlarged_silhouette",
-    "hyperinflation",
-)
-SIZES = ("small", "large")
-DENSITIES = ("faint", "dense")
-
-#: Every attribute, in the order of the ``attributes`` text encoder's vector.
-ATTRIBUTES: tuple[str, ...] = LOCATIONS + PATTERNS + SIZES + DENSITIES
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -45,190 +33,130 @@ class Lesion:
 
 
 @dataclass(frozen=True)
+class Primitive:
+    """A look shared by every class that shows it: drawn as :attr:`lesion` (in one lung, or as the
+    same lesion in each lung), described by :attr:`phrases` (one per class description)."""
+
+    lesion: Lesion
+    phrases: tuple[str, str]
+    in_lung: bool = True  # its phrase takes "in both lungs" where a class shows it in both
+    says: frozenset[str] = frozenset()  # the size and density words reports give it
+
+
+def _primitive(lesion: Lesion, phrases: tuple[str, str], says: str = "", in_lung: bool = True) -> Primitive:
+    return Primitive(lesion, phrases, in_lung, frozenset(says.split()))
+
+
+PRIMITIVES: dict[str, Primitive] = {
+    "lower_band": _primitive(
+        Lesion("band", zone="lower", density="dense"),
+        ("a thin horizontal linear band in the lower zone", "a linear plate-like band in the lower zone"), "dense"),
+    "enlarged_heart": _primitive(
+        Lesion("enlarged_silhouette", radial="central", size="large"),
+        ("an enlarged cardiac silhouette", "a large heart shadow"), in_lung=False),
+    "fluid_level": _primitive(
+        Lesion("fluid_level", zone="lower", density="dense"),
+        ("a meniscus of fluid blunting the costophrenic angle",
+         "layering fluid with a flat meniscus at the costophrenic angle"),
+        "dense"),
+    "haze": _primitive(
+        Lesion("hazy", density="faint"), ("faint ground-glass haze", "hazy ground-glass shadowing"), "faint"),
+    "small_round": _primitive(
+        Lesion("round", size="small", density="dense"),
+        ("a small round dense spot", "a tiny round dense dot"), "small dense"),
+    "large_round": _primitive(
+        Lesion("round", size="large", density="dense"),
+        ("a large round dense ball", "a big round dense globe"), "large dense"),
+    "dense_patches": _primitive(
+        Lesion("patchy", zone="lower", size="large", density="dense"),
+        ("dense patchy airspace blotches", "clustered dense airspace blotches"), "dense"),
+    "upper_lucency": _primitive(
+        Lesion("lucent", zone="upper"),
+        ("a dark apical lucency without vessel markings", "a black apical lucency devoid of vessel markings")),
+    "hyperinflation": _primitive(
+        Lesion("hyperinflation"),
+        ("hyperinflation with a flattened diaphragm", "an overexpanded lung with a flat low diaphragm")),
+    "pleural_band": _primitive(
+        Lesion("band", zone="upper", radial="peripheral", density="dense"),
+        ("a thick pleural rind along the upper chest wall",
+         "a smooth rind of pleura lining the upper chest wall"), "dense"),
+    "retrocardiac_round": _primitive(
+        Lesion("round", zone="lower", radial="central", size="large", density="dense"),
+        ("a retrocardiac round shadow", "a rounded retrocardiac shadow behind the heart"),
+        "large dense", in_lung=False),
+}
+BILATERAL = "bilateral"
+#: Every attribute, in the order of the ``attributes`` text encoder's vector: one per primitive,
+#: and whether any of the class's primitives is in both lungs.
+ATTRIBUTES: tuple[str, ...] = (*PRIMITIVES, BILATERAL)
+
+
+@dataclass(frozen=True)
 class ClassRecipe:
     name: str
-    lesions: tuple[Lesion, ...]
-    attributes: frozenset[str]
-    descriptions: tuple[str, ...]
+    primitives: tuple[tuple[str, str], ...]  # (primitive name, "one" | "both"), in drawing order
     weight: float  # relative frequency in the synthetic world
-    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def lesions(self) -> tuple[Lesion, ...]:
+        return tuple(replace(PRIMITIVES[kind].lesion, side=side) for kind, side in self.primitives)
+
+    @property
+    def attributes(self) -> frozenset[str]:
+        bilateral = {BILATERAL} if any(side == "both" for _, side in self.primitives) else set()
+        return frozenset({kind for kind, _ in self.primitives} | bilateral)
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The size and density words a report says about this class's lesions."""
+        return frozenset().union(*(PRIMITIVES[kind].says for kind, _ in self.primitives))
+
+    @property
+    def descriptions(self) -> tuple[str, ...]:
+        """One description per phrasing: the primitives' phrases in order, each with its lungs."""
+        out = []
+        for variant in range(2):
+            parts = []
+            for kind, side in self.primitives:
+                primitive = PRIMITIVES[kind]
+                where = " in both lungs" if side == "both" and primitive.in_lung else ""
+                parts.append(primitive.phrases[variant] + where)
+            out.append(", with ".join(parts))
+        return tuple(out)
 
 
-def _recipe(
-    name: str, lesions: list[Lesion], attributes: str, descriptions: list[str], weight: float
-) -> ClassRecipe:
-    attrs = frozenset(attributes.split())
-    unknown = attrs - set(ATTRIBUTES)
+def _recipe(name: str, primitives: str, weight: float) -> ClassRecipe:
+    """``primitives``: space-separated ``kind`` (one lung) or ``kind:both``."""
+    parsed = tuple((p.split(":")[0], "both" if p.endswith(":both") else "one") for p in primitives.split())
+    unknown = sorted({kind for kind, _ in parsed} - set(PRIMITIVES))
     if unknown:  # a typo here would silently weaken the attributes encoder
-        raise ValueError(f"{name}: attributes not in the lexicon: {sorted(unknown)}")
-    return ClassRecipe(name, tuple(lesions), attrs, tuple(descriptions), weight)
+        raise ValueError(f"{name}: primitives not in the lexicon: {unknown}")
+    return ClassRecipe(name, parsed, weight)
 
 
 RECIPES: tuple[ClassRecipe, ...] = (
-    _recipe(
-        "Atelectasis",
-        [Lesion("band", zone="lower", side="one", size="small", density="dense")],
-        "band lower_zone unilateral dense small",
-        [
-            "a dense linear band of opacity in one lower zone",
-            "a thin dense band in the lower zone of one lung",
-        ],
-        1.2,
-    ),
-    _recipe(
-        "Cardiomegaly",
-        [Lesion("enlarged_silhouette", radial="central", size="large")],
-        "enlarged_silhouette central large dense",
-        [
-            "an enlarged cardiac silhouette in the central lower chest",
-            "a large central heart shadow",
-        ],
-        0.8,
-    ),
-    _recipe(
-        "Effusion",
-        [Lesion("fluid_level", zone="lower", side="one", density="dense")],
-        "fluid_level basal lower_zone unilateral dense",
-        [
-            "a dense basal opacity with a fluid level in one lower zone",
-            "fluid at the base of one lung with a flat fluid level",
-        ],
-        1.3,
-    ),
-    _recipe(
-        "Infiltration",
-        [
-            Lesion("reticular", zone="any", side="both", density="faint"),
-            Lesion("hazy", zone="any", side="both", density="faint"),
-        ],
-        "reticular hazy bilateral faint",
-        [
-            "bilateral faint hazy opacities with reticular lines",
-            "reticular lines and faint haze in both lungs",
-        ],
-        1.5,
-    ),
-    _recipe(
-        "Mass",
-        [Lesion("round", side="one", size="large", density="dense")],
-        "round large dense unilateral",
-        [
-            "a large round dense opacity in one lung",
-            "a single large round dense lesion",
-        ],
-        0.8,
-    ),
-    _recipe(
-        "Nodule",
-        [Lesion("round", side="one", size="small", density="dense")],
-        "round small dense unilateral",
-        [
-            "a small round dense opacity in one lung",
-            "a single small round dense spot",
-        ],
-        0.9,
-    ),
-    _recipe(
-        "Pneumonia",
-        [
-            Lesion("patchy", zone="lower", side="one", size="large", density="faint"),
-            Lesion("hazy", zone="lower", side="one", density="faint"),
-        ],
-        "patchy hazy lower_zone unilateral faint large",
-        [
-            "a faint patchy opacity with haze in one lower zone",
-            "faint patchy opacities and haze filling the lower zone of one lung",
-        ],
-        0.7,
-    ),
-    _recipe(
-        "Pneumothorax",
-        [
-            Lesion("lucent", zone="upper", side="one", radial="peripheral"),
-            Lesion("hyperinflation", side="one"),
-        ],
-        "lucent peripheral upper_zone unilateral hyperinflation",
-        [
-            "a peripheral lucent area without lung markings in one upper zone, with that lung hyperinflated",
-            "a dark lucent rim at the periphery of one upper zone over a hyperinflated lung",
-        ],
-        0.8,
-    ),
-    _recipe(
-        "Consolidation",
-        [Lesion("patchy", zone="lower", side="one", size="large", density="dense")],
-        "patchy lower_zone unilateral dense large",
-        [
-            "a dense patchy opacity in one lower zone",
-            "dense patchy opacities filling the lower zone of one lung",
-        ],
-        0.9,
-    ),
-    _recipe(
-        "Edema",
-        [
-            Lesion("hazy", zone="any", side="both", radial="central", density="faint"),
-            Lesion("reticular", zone="lower", side="both", density="faint"),
-        ],
-        "hazy reticular bilateral central lower_zone faint",
-        [
-            "bilateral faint hazy central opacities with reticular lines in the lower zones",
-            "faint central haze in both lungs with reticular lines in both lower zones",
-        ],
-        0.7,
-    ),
-    _recipe(
-        "Emphysema",
-        [
-            Lesion("lucent", zone="upper", side="both", radial="any"),
-            Lesion("hyperinflation", side="both"),
-        ],
-        "lucent hyperinflation bilateral upper_zone",
-        [
-            "bilateral lucent areas without lung markings in the upper zones, with hyperinflation",
-            "lucent upper zones in both lungs and hyperinflated lungs",
-        ],
-        0.7,
-    ),
-    _recipe(
-        "Fibrosis",
-        [
-            Lesion("band", zone="lower", side="both", density="dense"),
-            Lesion("reticular", zone="lower", side="both", radial="peripheral", density="faint"),
-        ],
-        "band reticular bilateral peripheral lower_zone dense",
-        [
-            "dense linear bands of opacity in both lower zones with peripheral reticular lines",
-            "linear bands and reticular lines at the periphery of both lower zones",
-        ],
-        0.7,
-    ),
-    _recipe(
-        "Pleural_Thickening",
-        [Lesion("band", zone="upper", side="one", radial="peripheral", density="dense")],
-        "band peripheral upper_zone unilateral dense",
-        [
-            "a dense band along the peripheral chest wall in one upper zone",
-            "a peripheral band of opacity at the edge of one upper zone",
-        ],
-        0.8,
-    ),
-    _recipe(
-        "Hernia",
-        [Lesion("round", zone="lower", radial="central", size="large", density="dense")],
-        "round central basal lower_zone large dense",
-        [
-            "a large round central opacity behind the heart at the base",
-            "a round dense central shadow at the base behind the heart",
-        ],
-        0.5,
-    ),
+    _recipe("Atelectasis", "lower_band", 1.2),
+    _recipe("Cardiomegaly", "enlarged_heart", 0.8),
+    _recipe("Effusion", "fluid_level", 1.3),
+    _recipe("Infiltration", "haze:both", 1.5),
+    _recipe("Mass", "large_round", 0.8),
+    _recipe("Nodule", "small_round", 0.9),
+    _recipe("Pneumonia", "dense_patches haze", 0.7),
+    _recipe("Pneumothorax", "upper_lucency hyperinflation", 0.8),
+    _recipe("Consolidation", "dense_patches", 0.9),
+    _recipe("Edema", "haze fluid_level", 0.7),
+    _recipe("Emphysema", "upper_lucency:both hyperinflation:both", 0.7),
+    _recipe("Fibrosis", "lower_band pleural_band", 0.7),
+    _recipe("Pleural_Thickening", "pleural_band", 0.8),
+    _recipe("Hernia", "retrocardiac_round", 0.5),
 )
 
 RECIPES_BY_NAME: dict[str, ClassRecipe] = {r.name: r for r in RECIPES}
 
 
 def attribute_vector(name: str) -> list[float]:
-    """The class's attributes as a 0/1 vector in :data:`ATTRIBUTES` order."""
+    """The class's attributes as a vector in :data:`ATTRIBUTES` order: 1 / sqrt(k) for each of its k
+    attributes, 0 elsewhere."""
     attrs = RECIPES_BY_NAME[name].attributes
-    return [1.0 if a in attrs else 0.0 for a in ATTRIBUTES]
+    norm = len(attrs) ** 0.5  # unit length: a class of three primitives does not weigh three times one
+    return [1.0 / norm if a in attrs else 0.0 for a in ATTRIBUTES]

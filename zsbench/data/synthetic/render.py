@@ -154,15 +154,15 @@ def _draw_lesion(c: _Canvas, lesion: Lesion, finding_side: int, img: np.ndarray,
                 cx = 0.5 + c.shift_x + rng.uniform(-0.03, 0.03)
             else:
                 cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
-            r = rng.uniform(0.065, 0.09) if lesion.size == "large" else rng.uniform(0.022, 0.032)
+            r = rng.uniform(0.07, 0.095) if lesion.size == "large" else rng.uniform(0.032, 0.042)
             img += (0.32 if dense else 0.18) * _soft(_ellipse(yy, xx, cy, cx, r, r * rng.uniform(0.85, 1.15)), 0.4)
         elif lesion.pattern == "patchy":
             cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
             spread = 0.07 if lesion.size == "large" else 0.05
             for _ in range(int(rng.integers(7, 12))):
                 by, bx = cy + rng.normal(0, spread * 0.6), cx + rng.normal(0, spread * 0.5)
-                r = rng.uniform(0.015, 0.03)
-                img += (0.22 if dense else 0.12) * _soft(_ellipse(yy, xx, by, bx, r, r), 0.6) * lung
+                r = rng.uniform(0.022, 0.038)
+                img += (0.24 if dense else 0.12) * _soft(_ellipse(yy, xx, by, bx, r, r), 0.6) * lung
         elif lesion.pattern == "hazy":
             cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
             sigma = rng.uniform(0.08, 0.11)
@@ -171,7 +171,7 @@ def _draw_lesion(c: _Canvas, lesion: Lesion, finding_side: int, img: np.ndarray,
         elif lesion.pattern == "reticular":
             cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
             net = np.zeros_like(img)
-            width = 0.006 if not dense else 0.008
+            width = 0.009 if not dense else 0.011
             for _ in range(int(rng.integers(14, 22))):
                 py, px = cy + rng.normal(0, 0.06), cx + rng.normal(0, 0.045)
                 theta = rng.uniform(0, np.pi)
@@ -180,7 +180,7 @@ def _draw_lesion(c: _Canvas, lesion: Lesion, finding_side: int, img: np.ndarray,
                 t = np.clip((yy - py) * dy + (xx - px) * dx, -length / 2, length / 2)
                 dist2 = (yy - py - t * dy) ** 2 + (xx - px - t * dx) ** 2
                 net = np.maximum(net, np.exp(-dist2 / (2 * width * width)))
-            img += (0.22 if dense else 0.15) * net * lung
+            img += (0.22 if dense else 0.17) * net * lung
         elif lesion.pattern == "band":
             cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
             if lesion.radial == "peripheral":  # along the lateral chest wall
@@ -189,14 +189,14 @@ def _draw_lesion(c: _Canvas, lesion: Lesion, finding_side: int, img: np.ndarray,
                 rim = np.clip(1.0 - np.abs(r2 - 0.72) / 0.2, 0.0, 1.0)
                 window = np.exp(-((yy - cy) ** 2) / (2 * 0.09**2))
                 lateral = (xx > lcx) if side else (xx < lcx)
-                img += 0.35 * rim * window * lateral * lung
+                img += 0.45 * rim * window * lateral * lung
             else:
                 theta = rng.uniform(-0.35, 0.35)
                 dy, dx = np.sin(theta), np.cos(theta)
                 along = (yy - cy) * dy + (xx - cx) * dx
                 across = (yy - cy) * dx - (xx - cx) * dy
-                shape = _soft((along / 0.08) ** 2 + (across / 0.011) ** 2, 0.5)
-                img += (0.3 if dense else 0.18) * shape * lung
+                shape = _soft((along / 0.1) ** 2 + (across / 0.025) ** 2, 0.5)
+                img += (0.36 if dense else 0.18) * shape * lung
         elif lesion.pattern == "fluid_level":
             lcy, _ = c.lung_centre(side)
             level = lcy + c.lung_height(side) * rng.uniform(0.2, 0.45)

@@ -183,9 +183,9 @@ def _noun_phrase(lesion: Lesion, recipe: ClassRecipe, side: int | None, rng: np.
         noun = "hyperinflated " + noun.removeprefix("hyperinflated the ")
     words = []
     if lesion.pattern not in _NO_ADJECTIVES:
-        if lesion.size in recipe.attributes:
+        if lesion.size in recipe.words:
             words.append(_pick(rng, _SIZES[lesion.size]))
-        if lesion.density in recipe.attributes:
+        if lesion.density in recipe.words:
             words.append(_pick(rng, _DENSITIES[lesion.density]))
         if lesion.radial in _RADIALS:
             words.append(_pick(rng, _RADIALS[lesion.radial]))
@@ -228,7 +228,7 @@ def _negation(name: str, rng: np.random.Generator, named_share: float = NAMED_NE
     if lesion.pattern == "enlarged_silhouette":
         return Sentence(_pick(rng, _NORMAL_HEART), name, negated=True)
     noun, grammar = _NOUNS[lesion.pattern][int(rng.integers(len(_NOUNS[lesion.pattern])))]
-    if lesion.size in RECIPES_BY_NAME[name].attributes:  # "no small round opacity" is not a mass's
+    if lesion.size in RECIPES_BY_NAME[name].words:  # "no small round opacity" is not a mass's
         noun = f"{lesion.size} {noun}"
     if lesion.pattern == "round" and lesion.radial == "central":
         where = " behind the heart"

@@ -21,8 +21,10 @@ PART_FRACTIONS = (0.7, 0.1, 0.2)
 #: Bumped whenever the recipes or the drawing change the images or labels a seed gives. It is part
 #: of ``describe()``, so results record which world they were measured on and feature caches of an
 #: older world are never reused. 2: a one-sided finding's lesions share one side, and a
-#: pneumothorax hyperinflates its lung.
-WORLD_VERSION = 2
+#: pneumothorax hyperinflates its lung. 3: classes are built from shared primitives, each drawn the
+#: same way by every class that shows it, and described by fixed phrases (lexicon.py); bands, small
+#: round lesions and patches are drawn larger, so that 64 px shows them.
+WORLD_VERSION = 3
 #: Its label table is built in memory when first asked for (about 70 us and 6 kB an image), so the
 #: size is capped where that stays under half a minute and a few GB.
 MIN_IMAGES, MAX_IMAGES = 50, 300_000
