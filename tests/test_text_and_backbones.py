@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from zsbench.backbones import prepare_batch
+from zsbench.data.synthetic.lexicon import RECIPES
 from zsbench.data.synthetic.world import SyntheticWorld
 from zsbench.errors import UnknownNameError, UsageError
 from zsbench.registry import BACKBONES, TEXT_ENCODERS
@@ -33,7 +34,10 @@ def test_random_encoder_is_seeded_and_per_class():
 
 def test_attribute_encoder():
     vecs = TEXT_ENCODERS.create("attributes").encode_classes(CLASSES, "description")
-    assert vecs.shape[0] == 14 and set(np.unique(vecs)) <= {0.0, 1.0}
+    assert vecs.shape[0] == 14 and np.allclose(np.linalg.norm(vecs, axis=1), 1.0)  # unit length
+    for row, recipe in zip(vecs, RECIPES, strict=True):  # 1/sqrt(k) on each of the class's k attributes
+        k = len(recipe.attributes)
+        assert (row > 0).sum() == k and np.allclose(row[row > 0], 1 / np.sqrt(k))
     with pytest.raises(UsageError, match="attribute vectors"):
         from zsbench.data.base import ClassInfo
 
