@@ -112,6 +112,9 @@ def test_descriptions_are_the_primitives_phrases_in_order():
     assert edema.attributes == {"haze", "fluid_level"} and "bilateral" in emphysema.attributes
     with pytest.raises(ValueError, match="not in the lexicon"):
         _recipe("Typo", "haze fluid_levle", 1.0)
+    with pytest.raises(ValueError, match="sides must be 'one' or 'both'"):
+        _recipe("Typo", "haze:bot", 1.0)
+    assert RECIPES_BY_NAME["Edema"].lesions is RECIPES_BY_NAME["Edema"].lesions  # derived once
 
 
 def test_paper_split_file():

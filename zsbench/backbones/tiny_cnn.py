@@ -23,8 +23,8 @@ class TinyCNN(Backbone):
     """Four stride-2 stages, then global average and max pooling, concatenated.
 
     Global pooling makes a pattern detector fire wherever the pattern is, so a pattern learned
-    from one seen class (reticular lines in the upper zones) still fires for an unseen class that
-    shows it elsewhere (in the lower zones); the max half keeps small findings visible.
+    from one seen class (Consolidation's dense patches) still fires for an unseen class that shows
+    it wherever it lies (Pneumonia's); the max half keeps small findings visible.
     """
 
     def __init__(self, input_size: int = 128, width: int = 16) -> None:

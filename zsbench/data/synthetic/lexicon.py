@@ -18,6 +18,7 @@ attributes did not mean that the unseen look had been shown (leaderboards/README
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -97,21 +98,21 @@ class ClassRecipe:
     primitives: tuple[tuple[str, str], ...]  # (primitive name, "one" | "both"), in drawing order
     weight: float  # relative frequency in the synthetic world
 
-    @property
+    @cached_property  # derived once: render and reports read them for every image
     def lesions(self) -> tuple[Lesion, ...]:
         return tuple(replace(PRIMITIVES[kind].lesion, side=side) for kind, side in self.primitives)
 
-    @property
+    @cached_property
     def attributes(self) -> frozenset[str]:
         bilateral = {BILATERAL} if any(side == "both" for _, side in self.primitives) else set()
         return frozenset({kind for kind, _ in self.primitives} | bilateral)
 
-    @property
+    @cached_property
     def words(self) -> frozenset[str]:
         """The size and density words a report says about this class's lesions."""
         return frozenset().union(*(PRIMITIVES[kind].says for kind, _ in self.primitives))
 
-    @property
+    @cached_property
     def descriptions(self) -> tuple[str, ...]:
         """One description per phrasing: the primitives' phrases in order, each with its lungs."""
         out = []
@@ -127,8 +128,11 @@ class ClassRecipe:
 
 def _recipe(name: str, primitives: str, weight: float) -> ClassRecipe:
     """``primitives``: space-separated ``kind`` (one lung) or ``kind:both``."""
-    parsed = tuple((p.split(":")[0], "both" if p.endswith(":both") else "one") for p in primitives.split())
+    parsed = tuple((kind, side or "one") for kind, _, side in (p.partition(":") for p in primitives.split()))
     unknown = sorted({kind for kind, _ in parsed} - set(PRIMITIVES))
+    sides = sorted({side for _, side in parsed} - {"one", "both"})
+    if sides:
+        raise ValueError(f"{name}: sides must be 'one' or 'both', not {sides}")
     if unknown:  # a typo here would silently weaken the attributes encoder
         raise ValueError(f"{name}: primitives not in the lexicon: {unknown}")
     return ClassRecipe(name, parsed, weight)

@@ -168,19 +168,6 @@ def _draw_lesion(c: _Canvas, lesion: Lesion, finding_side: int, img: np.ndarray,
             sigma = rng.uniform(0.08, 0.11)
             haze = np.exp(-_ellipse(yy, xx, cy, cx, sigma * 1.3, sigma))
             img += (0.2 if dense else 0.13) * haze * lung
-        elif lesion.pattern == "reticular":
-            cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
-            net = np.zeros_like(img)
-            width = 0.009 if not dense else 0.011
-            for _ in range(int(rng.integers(14, 22))):
-                py, px = cy + rng.normal(0, 0.06), cx + rng.normal(0, 0.045)
-                theta = rng.uniform(0, np.pi)
-                length = rng.uniform(0.03, 0.07)
-                dy, dx = np.sin(theta), np.cos(theta)
-                t = np.clip((yy - py) * dy + (xx - px) * dx, -length / 2, length / 2)
-                dist2 = (yy - py - t * dy) ** 2 + (xx - px - t * dx) ** 2
-                net = np.maximum(net, np.exp(-dist2 / (2 * width * width)))
-            img += (0.22 if dense else 0.17) * net * lung
         elif lesion.pattern == "band":
             cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
             if lesion.radial == "peripheral":  # along the lateral chest wall
@@ -204,16 +191,7 @@ def _draw_lesion(c: _Canvas, lesion: Lesion, finding_side: int, img: np.ndarray,
             img += 0.4 * below * np.clip(lung * 1.5, 0, 1)
         elif lesion.pattern == "lucent":
             cy, cx = c.point_in_lung(side, lesion.zone, lesion.radial)
-            if lesion.radial == "peripheral":
-                lcy, lcx = c.lung_centre(side)
-                r2 = _ellipse(yy, xx, lcy, lcx, c.lung_height(side), c.a.lung_a)
-                rim = np.clip((r2 - 0.5) / 0.08, 0.0, 1.0) * lung
-                window = np.exp(-((yy - cy) ** 2) / (2 * 0.1**2))
-                dark = rim * window
-                pleural_line = np.clip(1.0 - np.abs(r2 - 0.5) / 0.05, 0.0, 1.0) * window * lung
-                img = img + 0.15 * pleural_line
-            else:
-                dark = np.exp(-_ellipse(yy, xx, cy, cx, 0.12, 0.1)) * lung
+            dark = np.exp(-_ellipse(yy, xx, cy, cx, 0.12, 0.1)) * lung
             img = img * (1.0 - 0.9 * dark) + 0.02 * dark
         # enlarged_silhouette and hyperinflation change the anatomy; see render_image.
     return img
