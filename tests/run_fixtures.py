@@ -31,7 +31,7 @@ def make_run(root: Path, run_id: str, *, method: str = "cxr-ml-gzsl", seed: int 
              rng_seed: int | None = None, unseen: list[str] | None = None, split_name: str = "synthetic-paper",
              random_split: bool = False, zero_shot: bool = True, backbone: str = "tiny-cnn",
              text_encoder: str = "minilm", ks: tuple[int, ...] = (2, 3), signal: float = 1.0,
-             trained_on_labels: bool | None = None) -> Path:
+             trained_on_labels: bool | None = None, epochs: int | None = None) -> Path:
     """A run folder as `zsbench run` leaves it (the fields readers use), metrics from evaluate()."""
     unseen = list(unseen or PAPER_UNSEEN)
     seen = [c for c in CLASSES if c not in unseen]
@@ -54,6 +54,8 @@ def make_run(root: Path, run_id: str, *, method: str = "cxr-ml-gzsl", seed: int 
         "metrics_version": METRICS_VERSION,
         "metrics": metrics,
     }
+    if epochs is not None:
+        result["config"]["epochs"] = epochs
     if trained_on_labels is not None:  # absent from results written before training-free methods
         result["trained_on_labels"] = trained_on_labels
     run_dir = root / run_id

@@ -61,4 +61,9 @@ def key_values(row: GroupRow, flag: str | None = f" ({NOT_ZERO_SHOT})") -> list[
     return values
 
 
+def epochs_text(row: GroupRow) -> str:
+    """``30``; ``15/30`` when the group's runs differ (the board warns); ``-`` when nothing trained."""
+    return "/".join(map(str, row.epochs)) or "-"
+
+
 CI_METRICS = SUH

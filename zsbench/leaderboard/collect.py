@@ -40,6 +40,7 @@ class RunRecord:
     metrics_version: int | None
     dataset_config: dict[str, Any]
     trained_on_labels: bool = True  # False: a training-free method (absent before such methods existed)
+    epochs: int | None = None  # the training budget (config.epochs); None for a training-free method
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -134,7 +135,16 @@ def record_from_run(run: StoredRun) -> RunRecord:
         metrics_version=res.get("metrics_version"),
         dataset_config={k: v for k, v in dataset.items() if k != "seed"},
         trained_on_labels=res.get("trained_on_labels") is not False,
+        epochs=_epochs(res),
     )
+
+
+def _epochs(result: dict[str, Any]) -> int | None:
+    """The run's training epochs; None when nothing was trained or the config does not say."""
+    epochs = result.get("config", {}).get("epochs")
+    if result.get("trained_on_labels") is False or not isinstance(epochs, int) or isinstance(epochs, bool):
+        return None
+    return epochs
 
 
 def find_results(paths: Sequence[str | Path]) -> list[Path]:
