@@ -355,30 +355,26 @@ def test_method_label_tells_presets_and_a_fine_tuned_lesa_apart():
     assert label("linear", {}) == "linear"
 
 
-def test_epochs_column_shows_each_groups_budget_and_a_mixed_group_is_warned(tmp_path):
+def test_runs_trained_for_other_epochs_form_their_own_group_and_compare_pairs_them(tmp_path):
     root = tmp_path / "runs"
-    make_run(root, "long", epochs=30, text_encoder="minilm")
-    for seed, epochs in ((0, 15), (1, 30)):  # one group, two budgets: the board must say so
-        make_run(root, f"mixed-{seed}", seed=seed, epochs=epochs, text_encoder="attributes")
+    for epochs in (15, 30):  # the same method on the same splits, trained for longer
+        for i in range(3):
+            make_run(root / f"e{epochs}", f"e{epochs}-{i}", epochs=epochs, rng_seed=10 * epochs + i,
+                     split_name=f"synthetic-random-u4-s0-{i:03d}", random_split=True)
     make_run(root, "free", method="clip-zeroshot", epochs=15, trained_on_labels=False)
     board = make_leaderboard([root], BootstrapSettings(replicates=0))
-    by_encoder = {(r.key.method, r.key.text_encoder): r for r in board.rows}
-    assert by_encoder[("cxr-ml-gzsl", "minilm")].epochs == [30]
-    assert by_encoder[("cxr-ml-gzsl", "attributes")].epochs == [15, 30]
-    assert by_encoder[("clip-zeroshot", "minilm")].epochs == []  # nothing was trained
-    assert [w for w in board.warnings if "training epochs" in w] == [
-        "cxr-ml-gzsl / tiny-cnn / attributes on synthetic synthetic-paper: runs differ in training epochs; "
-        "compare with care"]
+    assert sorted((r.key.method, r.key.epochs, len(r.run_ids)) for r in board.rows) == [
+        ("clip-zeroshot", "-", 1), ("cxr-ml-gzsl", "15", 3), ("cxr-ml-gzsl", "30", 3)]
     out = tmp_path / "lb"
-    assert invoke(["leaderboard", "build", str(root), "--out", str(out), "--bootstrap", "0"]).exit_code == 0
+    assert invoke(["leaderboard", "build", str(root), "--out", str(out), "--bootstrap", "0",
+                   "--stats-replicates", "0"]).exit_code == 0
     md = (out / "leaderboard.md").read_text()
     header = next(line for line in md.splitlines() if line.startswith("| id |")).split(" | ")
-    column = header.index("epochs")
     table = md.split("| id |")[1].split("\n\n")[0].splitlines()[2:]  # the measured table's rows
-    cells = {(c[3], c[5]): c[column] for c in (line.split(" | ") for line in table)}
-    assert cells == {("cxr-ml-gzsl", "minilm"): "30", ("cxr-ml-gzsl", "attributes"): "15/30",
-                     ("clip-zeroshot (training-free)", "minilm"): "-"}
-    rows = {(r["method"], r["text_encoder"]): r["epochs"] for r in csv.DictReader((out / "leaderboard.csv").open())}
-    assert rows == {("cxr-ml-gzsl", "minilm"): "30", ("cxr-ml-gzsl", "attributes"): "15 30",
-                    ("clip-zeroshot", "minilm"): ""}
+    cells = sorted((c[header.index("method")], c[header.index("epochs")]) for c in (r.split(" | ") for r in table))
+    assert cells == [("clip-zeroshot (training-free)", "-"), ("cxr-ml-gzsl", "15"), ("cxr-ml-gzsl", "30")]
+    assert sorted(r["epochs"] for r in csv.DictReader((out / "leaderboard.csv").open())) == ["-", "15", "30"]
     assert '<th data-key="epochs">epochs</th>' in (out / "index.html").read_text()
+    res = invoke(["compare", str(root / "e15"), str(root / "e30"), "--json", "--replicates", "50"])
+    (pair,) = json.loads(res.stdout)["comparisons"]
+    assert {pair["a"]["epochs"], pair["b"]["epochs"]} == {"15", "30"} and len(pair["pairs"]) == 3

@@ -43,12 +43,12 @@ def build_command(runs: tuple[str, ...], out: str, title: str, replicates: int, 
                     reported=reported, stats=stats)
     board = outcome.board
     table = Table(title=board.title)
-    for name in ("id", "protocol", "method", "backbone", "text encoder", "runs", "H", "H 95% CI"):
-        table.add_column(name, justify="right" if name in ("runs", "H", "H 95% CI") else "left",
+    for name in ("id", "protocol", "method", "backbone", "text encoder", "epochs", "runs", "H", "H 95% CI"):
+        table.add_column(name, justify="right" if name in ("epochs", "runs", "H", "H 95% CI") else "left",
                          no_wrap=name in ("id", "H", "H 95% CI"))
     for row in board.rows:
-        dataset, protocol, method, backbone, text, _ = key_values(row)
-        table.add_row(row.id, f"{dataset} {protocol}", method, backbone, text, str(len(row.run_ids)),
+        dataset, protocol, method, backbone, text, _, epochs = key_values(row)
+        table.add_row(row.id, f"{dataset} {protocol}", method, backbone, text, epochs, str(len(row.run_ids)),
                       mean_std(row.stats["auroc_harmonic"]), ci_text(row.ci["auroc_harmonic"]))
     stdout.print(table)
     for warning in board.warnings:

@@ -68,13 +68,11 @@ class GroupRow:
     hierarchical: dict[str, Estimate] = field(default_factory=dict)
     #: False when no run of the group was trained on labels (a training-free method)
     trained_on_labels: bool = True
-    #: the runs' training epochs, each value once (several when runs differ; empty when none trained)
-    epochs: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, **self.key.to_dict(), "zero_shot": self.zero_shot,
-            "trained_on_labels": self.trained_on_labels, "epochs": self.epochs,
+            "trained_on_labels": self.trained_on_labels,
             "n_runs": len(self.run_ids), "n_splits": len(self.splits), "n_seeds": len(self.seeds),
             "splits": self.splits, "seeds": self.seeds, "run_ids": self.run_ids,
             "metrics": {name: stat.to_dict() for name, stat in self.stats.items()},
@@ -127,8 +125,8 @@ class Leaderboard:
         ) if b.replicates else "No bootstrap CIs were computed (--bootstrap 0)."
         return [
             "Each row groups runs with the same dataset, protocol (class split, or random-uN for random "
-            "splits with N unseen classes), method, backbone, text encoder and class text; epochs is the "
-            "runs' training budget (each method's own where they differ: read a comparison with that in mind).",
+            "splits with N unseen classes), method, backbone, text encoder, class text and training epochs "
+            "('-' for a training-free method).",
             "Values are the mean ± sample standard deviation (ddof=1) over the group's runs of each run's "
             "test metrics as recorded in its result.json (S, U, H = seen, unseen, harmonic AUROC; mAP-S, "
             "mAP-U, mAP = mean average precision over seen, unseen and all classes; U-cov = mean unseen "
@@ -218,8 +216,7 @@ def _group(key: GroupKey, runs: list[RunRecord], metric_names: list[str], classe
     for what, values in (("dataset settings", [r.dataset_config for r in runs]),
                          ("metrics versions", [r.metrics_version for r in runs]),
                          ("zero-shot flags", [r.zero_shot for r in runs]),
-                         ("trained-on-labels flags", [r.trained_on_labels for r in runs]),
-                         ("training epochs", [r.epochs for r in runs])):
+                         ("trained-on-labels flags", [r.trained_on_labels for r in runs])):
         if any(v != values[0] for v in values):
             warnings.append(f"{label}: runs differ in {what}; compare with care")
     scores = [_run_scores(r) for r in runs]
@@ -230,7 +227,6 @@ def _group(key: GroupKey, runs: list[RunRecord], metric_names: list[str], classe
         splits=sorted({r.split_name for r in runs}), seeds=sorted({r.seed for r in runs}),
         stats=stats, ci=group_intervals(scores, settings), per_class=_per_class(runs, classes),
         trained_on_labels=any(r.trained_on_labels for r in runs),
-        epochs=sorted({r.epochs for r in runs if r.epochs is not None}),
     )
 
 

@@ -9,7 +9,8 @@ from zsbench.metrics import SUH
 
 #: (attribute of GroupKey, column header)
 KEY_COLUMNS = (("dataset", "dataset"), ("protocol", "protocol"), ("method", "method"),
-               ("backbone", "backbone"), ("text_encoder", "text encoder"), ("class_text", "class text"))
+               ("backbone", "backbone"), ("text_encoder", "text encoder"), ("class_text", "class text"),
+               ("epochs", "epochs"))
 NOT_ZERO_SHOT = "not zero-shot"
 FLAG_NOTE = "not zero-shot: an upper bound trained on every class, unseen ones included"
 TRAINING_FREE = "training-free"
@@ -59,11 +60,6 @@ def key_values(row: GroupRow, flag: str | None = f" ({NOT_ZERO_SHOT})") -> list[
     if flag is not None and not row.trained_on_labels:
         values[2] += f" ({TRAINING_FREE})"
     return values
-
-
-def epochs_text(row: GroupRow) -> str:
-    """``30``; ``15/30`` when the group's runs differ (the board warns); ``-`` when nothing trained."""
-    return "/".join(map(str, row.epochs)) or "-"
 
 
 CI_METRICS = SUH

@@ -22,6 +22,9 @@ class GroupKey:
     backbone: str
     text_encoder: str
     class_text: str
+    #: the training budget (config.epochs), so that runs trained for longer form their own group;
+    #: ``-`` for a training-free method or a result that does not record it
+    epochs: str = "-"
 
     def to_dict(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -40,7 +43,6 @@ class RunRecord:
     metrics_version: int | None
     dataset_config: dict[str, Any]
     trained_on_labels: bool = True  # False: a training-free method (absent before such methods existed)
-    epochs: int | None = None  # the training budget (config.epochs); None for a training-free method
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -123,6 +125,7 @@ def record_from_run(run: StoredRun) -> RunRecord:
         backbone=part_label(str(result_field(res, "config.backbone", str, path)), res, path),
         text_encoder=part_label(str(result_field(res, "config.text_encoder", str, path)), res, path),
         class_text=str(result_field(res, "config.class_text", str, path)),
+        epochs=_epochs(res),
     )
     dataset = res.get("dataset") if isinstance(res.get("dataset"), dict) else {}
     return RunRecord(
@@ -135,16 +138,14 @@ def record_from_run(run: StoredRun) -> RunRecord:
         metrics_version=res.get("metrics_version"),
         dataset_config={k: v for k, v in dataset.items() if k != "seed"},
         trained_on_labels=res.get("trained_on_labels") is not False,
-        epochs=_epochs(res),
     )
 
 
-def _epochs(result: dict[str, Any]) -> int | None:
-    """The run's training epochs; None when nothing was trained or the config does not say."""
-    epochs = result.get("config", {}).get("epochs")
+def _epochs(result: dict[str, Any]) -> str:
+    epochs = result["config"].get("epochs")
     if result.get("trained_on_labels") is False or not isinstance(epochs, int) or isinstance(epochs, bool):
-        return None
-    return epochs
+        return "-"
+    return str(epochs)
 
 
 def find_results(paths: Sequence[str | Path]) -> list[Path]:

@@ -26,7 +26,8 @@ def metric_names(records: Sequence[RunRecord]) -> list[str]:
 
 def group_label(key: GroupKey) -> str:
     text = "" if key.class_text == "description" else f" [{key.class_text}]"
-    return f"{key.method} / {key.backbone} / {key.text_encoder}{text}"
+    epochs = "" if key.epochs == "-" else f" / {key.epochs} ep"
+    return f"{key.method} / {key.backbone} / {key.text_encoder}{text}{epochs}"
 
 
 def _scores(record: RunRecord) -> RunScores:

@@ -19,7 +19,6 @@ from zsbench.leaderboard.cells import (
     TRAINING_FREE_NOTE,
     ci_text,
     class_cell,
-    epochs_text,
     label,
 )
 from zsbench.leaderboard.cells import mean_std as _mean_std
@@ -75,8 +74,7 @@ def _num_td(value: float, text: str) -> str:
 
 def _measured(board: Leaderboard) -> str:
     keys = [("id", "id"), *KEY_COLUMNS, ("n_runs", "runs"), ("n_splits", "splits"), ("n_seeds", "seeds"),
-            ("epochs", "epochs"), *((m, label(m)) for m in board.metric_names),
-            *((f"{m}_ci", f"{label(m)} 95% CI") for m in CI_METRICS)]
+            *((m, label(m)) for m in board.metric_names), *((f"{m}_ci", f"{label(m)} 95% CI") for m in CI_METRICS)]
     head = "".join(f'<th data-key="{_e(k)}">{_e(h)}</th>' for k, h in keys)
     rows = []
     for row in board.rows:
@@ -89,7 +87,6 @@ def _measured(board: Leaderboard) -> str:
                 text += f' <span class=flag title="{_e(TRAINING_FREE_NOTE)}">{TRAINING_FREE}</span>'
             cells.append(f"<td>{text}</td>")
         cells += [_num_td(float(n), str(n)) for n in (len(row.run_ids), len(row.splits), len(row.seeds))]
-        cells.append(_num_td(float(max(row.epochs, default=math.nan)), epochs_text(row)))
         cells += [_num_td(row.stats[m].mean, _mean_std(row.stats[m])) for m in board.metric_names]
         cells += [_num_td(row.ci[m][0], ci_text(row.ci[m])) for m in CI_METRICS]
         cls = "" if row.zero_shot else " class=upper"

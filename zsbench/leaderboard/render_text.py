@@ -18,7 +18,6 @@ from zsbench.leaderboard.cells import (
     TRAINING_FREE_NOTE,
     ci_text,
     class_cell,
-    epochs_text,
     key_values,
     label,
     mean_std,
@@ -55,11 +54,10 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def render_markdown(board: Leaderboard) -> str:
-    header = ["id", *(h for _, h in KEY_COLUMNS), "runs", "splits", "seeds", "epochs",
+    header = ["id", *(h for _, h in KEY_COLUMNS), "runs", "splits", "seeds",
               *(label(m) for m in board.metric_names), *(f"{label(m)} 95% CI" for m in CI_METRICS)]
     rows = [[row.id, *key_values(row), str(len(row.run_ids)), str(len(row.splits)), str(len(row.seeds)),
-             epochs_text(row), *(mean_std(row.stats[m]) for m in board.metric_names),
-             *(ci_text(row.ci[m]) for m in CI_METRICS)]
+             *(mean_std(row.stats[m]) for m in board.metric_names), *(ci_text(row.ci[m]) for m in CI_METRICS)]
             for row in board.rows]
     per_class = [[name, *(class_cell(row.per_class[i]) for row in board.rows)] for i, name in enumerate(board.classes)]
     parts = [
@@ -93,7 +91,7 @@ def render_csv(board: Leaderboard) -> str:
     for m in board.metric_names:
         metric_cols += [m, f"{m}_std", f"{m}_n"] + ([f"{m}_ci_low", f"{m}_ci_high"] if m in CI_METRICS else [])
     extra = sorted({m for e in board.reported for m in e.metrics} - set(board.metric_names))
-    header = ["section", "id", *(a for a, _ in KEY_COLUMNS), "zero_shot", "n_runs", "n_splits", "n_seeds", "epochs",
+    header = ["section", "id", *(a for a, _ in KEY_COLUMNS), "zero_shot", "n_runs", "n_splits", "n_seeds",
               *metric_cols, *extra, "source", "note", "run_ids"]
     buf = io.StringIO()
     out = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
@@ -105,7 +103,7 @@ def render_csv(board: Leaderboard) -> str:
     for row in board.rows:
         line = {"section": MEASURED, "id": row.id, **row.key.to_dict(), "zero_shot": str(row.zero_shot).lower(),
                 "n_runs": len(row.run_ids), "n_splits": len(row.splits), "n_seeds": len(row.seeds),
-                "epochs": " ".join(map(str, row.epochs)), "run_ids": " ".join(row.run_ids)}
+                "run_ids": " ".join(row.run_ids)}
         for m, stat in row.stats.items():
             line.update({m: value(stat.mean), f"{m}_std": value(stat.std), f"{m}_n": stat.n})
             if m in CI_METRICS:
