@@ -143,7 +143,7 @@ def compare_selected(groups: dict[GroupKey, list[RunRecord]], metrics: Sequence[
     """``zsbench compare``: every pair of the given groups; an error when no two share a pair."""
     if len(groups) < 2:
         raise UsageError(f"found {len(groups)} group of runs; compare needs at least two "
-                         "(runs differing in method, backbone, text encoder or class text)")
+                         "(runs differing in method, backbone, text encoder, class text or epochs)")
     found = pairwise(groups, metrics, settings, ImagePools(settings))
     if not found:
         raise UsageError("no two groups were run on the same (class split, seed) pairs of one dataset and "
