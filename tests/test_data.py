@@ -104,16 +104,24 @@ def test_unseen_classes_are_built_from_seen_primitives():
     assert all(a in ATTRIBUTES for r in RECIPES for a in r.attributes)
 
 
-def test_descriptions_are_the_primitives_phrases_in_order():
+def test_descriptions_are_the_primitives_phrases_in_order_then_a_clinical_context():
     edema, emphysema = RECIPES_BY_NAME["Edema"], RECIPES_BY_NAME["Emphysema"]
-    assert edema.descriptions[1] == f"{PRIMITIVES['haze'].phrases[1]}, with {PRIMITIVES['fluid_level'].phrases[1]}"
+    assert edema.descriptions[1] == (f"{PRIMITIVES['haze'].phrases[1]}, with {PRIMITIVES['fluid_level'].phrases[1]}; "
+                                     f"{edema.context[1]}")
     assert emphysema.descriptions[0] == (f"{PRIMITIVES['upper_lucency'].phrases[0]} in both lungs, with "
-                                         f"{PRIMITIVES['hyperinflation'].phrases[0]} in both lungs")
+                                         f"{PRIMITIVES['hyperinflation'].phrases[0]} in both lungs; "
+                                         f"{emphysema.context[0]}")
+    # the context is about the disease, not its look: no primitive's phrase is in it, and every
+    # class has its own two
+    phrases = {p for primitive in PRIMITIVES.values() for p in primitive.phrases}
+    contexts = [c for r in RECIPES for c in r.context]
+    assert all(c and not any(p in c for p in phrases) for c in contexts)
+    assert len(set(contexts)) == 2 * len(RECIPES)
     assert edema.attributes == {"haze", "fluid_level"} and "bilateral" in emphysema.attributes
     with pytest.raises(ValueError, match="not in the lexicon"):
-        _recipe("Typo", "haze fluid_levle", 1.0)
+        _recipe("Typo", "haze fluid_levle", 1.0, ("", ""))
     with pytest.raises(ValueError, match="sides must be 'one' or 'both'"):
-        _recipe("Typo", "haze:bot", 1.0)
+        _recipe("Typo", "haze:bot", 1.0, ("", ""))
     assert RECIPES_BY_NAME["Edema"].lesions is RECIPES_BY_NAME["Edema"].lesions  # derived once
 
 

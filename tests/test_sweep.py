@@ -177,6 +177,36 @@ def test_runs_of_an_older_synthetic_world_are_not_kept(tmp_path, recorded):
     assert res.exit_code == 0 and json.loads(res.stdout)["skipped"] == 2
 
 
+def test_runs_that_embedded_older_synthetic_descriptions_are_not_kept(tmp_path):
+    from zsbench.data.synthetic.lexicon import RECIPES
+    from zsbench.data.synthetic.world import GENERATOR, WORLD_VERSION, SyntheticWorld
+
+    out = tmp_path / "sweep"
+    plan = plan_sweep(tiny_grid(), out)
+    first, second = (plan.run_path(r) for r in plan.runs)
+    names = [r.name for r in RECIPES]
+    current_texts = [r.descriptions[0] for r in RECIPES]
+
+    def result(texts, mode="description"):
+        return json.dumps({"dataset": {"generator": GENERATOR, "world_version": WORLD_VERSION}, "metrics": {},
+                           "config": {"class_text": mode}, "classes": {"all": names, "texts": texts}})
+
+    for path in (first, second):
+        path.mkdir(parents=True, exist_ok=True)
+    (first / "result.json").write_text(result(None))  # attributes / random vectors: no text, never stale
+    older = [t.split("; ", 1)[1] for t in current_texts]  # what world version 3 first described
+    (second / "result.json").write_text(result(older))
+    res = invoke("--resume", str(out))
+    assert res.exit_code == 2 and len(res.stderr.splitlines()) == 1
+    assert "1 completed run(s)" in res.stderr and str(second) in res.stderr and "descriptions" in res.stderr
+    (second / "result.json").write_text(result([r.descriptions for r in RECIPES], "ensemble"))
+    res = invoke("--resume", str(out), "--quiet", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["skipped"] == 2
+    display_names = [c.display_name for c in SyntheticWorld(n_images=60).classes()]  # "Pleural Thickening"
+    (second / "result.json").write_text(result(display_names, "name"))
+    assert invoke("--resume", str(out), "--quiet", "--json").exit_code == 0
+
+
 def test_process_pool_runs_two_workers_with_one_thread_each(tmp_path):
     plan = plan_sweep(tiny_grid(), tmp_path / "sweep")
     events: list[SweepEvent] = []

@@ -96,7 +96,7 @@ from zsbench.run_setup import (
     train_settings,
     validate_names,
 )
-from zsbench.text.class_texts import class_texts, ensemble_groups
+from zsbench.text.class_texts import embedded_texts
 
 
 def _claim_requested_folder(ctx: RunContext, dist: DistContext) -> None:
@@ -345,11 +345,7 @@ def score_stage(ctx: RunContext) -> Scored:
 def _recorded_texts(ctx: RunContext) -> list[Any] | None:
     """The class texts the encoder embedded (None for encoders that ignore text)."""
     parts, texts = need(ctx.parts, "resolve"), need(ctx.texts, "text")
-    if not texts.encoder.uses_text:
-        return None
-    if ctx.config.class_text == "ensemble":
-        return [list(g) for g in ensemble_groups(parts.classes)]
-    return class_texts(parts.classes, ctx.config.class_text)
+    return embedded_texts(parts.classes, ctx.config.class_text) if texts.encoder.uses_text else None
 
 
 def _training_record(ctx: RunContext) -> dict[str, Any]:

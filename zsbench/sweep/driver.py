@@ -16,7 +16,7 @@ from zsbench.sweep.plan import SweepPlan, build_plan, write_plan
 from zsbench.sweep.state import (
     read_result_or_empty,
     refuse_completed,
-    refuse_stale_worlds,
+    refuse_stale_runs,
     run_state,
     summary_metrics,
 )
@@ -89,7 +89,7 @@ def run_sweep(plan: SweepPlan, executor: Executor | None = None,
         else:
             clear_stale_lock(path)  # left by a killed run of this sweep: the sweep's own lock is held
             tasks.append(RunTask(run.key, str(path), run.config.to_dict(), resume=state == "partial"))
-    refuse_stale_worlds(completed)  # before anything runs or is reported
+    refuse_stale_runs(completed)  # before anything runs or is reported
     emit(SweepEvent("sweep", total=len(plan.runs), done=len(reports)))
     for key in reports:
         emit(SweepEvent("skipped", key))

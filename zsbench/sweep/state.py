@@ -1,5 +1,5 @@
 """What a sweep's folder already holds: a run is complete iff its result.json exists (and it must
-have been measured on the current synthetic world)."""
+have been measured on the current synthetic world, and have embedded its current descriptions)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from zsbench.data.synthetic.world import GENERATOR, WORLD_VERSION
+from zsbench.data.synthetic.world import GENERATOR, MIN_IMAGES, WORLD_VERSION, SyntheticWorld
 from zsbench.errors import UsageError
 from zsbench.metrics import SUH
+from zsbench.text.class_texts import embedded_texts
 
 RunState = Literal["complete", "partial", "fresh"]
 RESULT_FILE = "result.json"
@@ -61,9 +62,31 @@ def stale_world_version(result: dict[str, Any]) -> int | None:
     return None if version == WORLD_VERSION else version
 
 
-def refuse_stale_worlds(completed: dict[Path, dict[str, Any]]) -> None:
-    """Keeping runs of an older synthetic world would mix two different benchmarks in one sweep.
-    ``completed`` maps each completed run's folder to its result.json."""
+def stale_class_texts(result: dict[str, Any]) -> bool:
+    """Whether a completed run of the synthetic world embedded class texts that the world no longer
+    writes (its descriptions changed since): the run measured other descriptions. Runs whose text
+    encoder ignores text (attributes, random vectors) record none and never go stale this way."""
+    dataset, classes = result.get("dataset"), result.get("classes")
+    if not isinstance(dataset, dict) or dataset.get("generator") != GENERATOR or not isinstance(classes, dict):
+        return False
+    recorded = classes.get("texts")
+    if recorded is None:
+        return False
+    by_name = {c.name: c for c in SyntheticWorld(n_images=MIN_IMAGES).classes()}  # static: no image drawn
+    names = classes.get("all") or []
+    if not all(isinstance(n, str) and n in by_name for n in names):
+        return True
+    mode = (result.get("config") or {}).get("class_text", "description")
+    try:
+        return recorded != embedded_texts([by_name[n] for n in names], mode)
+    except UsageError:  # a class-text mode this zsbench does not know
+        return True
+
+
+def refuse_stale_runs(completed: dict[Path, dict[str, Any]]) -> None:
+    """Keeping runs of an older synthetic world, or of its older descriptions, would mix two
+    different benchmarks in one sweep. ``completed`` maps each completed run's folder to its
+    result.json."""
     stale = [(path, version) for path, result in completed.items()
              if (version := stale_world_version(result)) is not None]
     if stale:
@@ -71,6 +94,12 @@ def refuse_stale_worlds(completed: dict[Path, dict[str, Any]]) -> None:
         raise UsageError(
             f"{len(stale)} completed run(s), e.g. {path}, were measured on synthetic world version {version}, "
             f"but this zsbench draws version {WORLD_VERSION}; move them away or choose another --out"
+        )
+    old_texts = [path for path, result in completed.items() if stale_class_texts(result)]
+    if old_texts:
+        raise UsageError(
+            f"{len(old_texts)} completed run(s), e.g. {old_texts[0]}, embedded synthetic class descriptions that "
+            "this zsbench no longer writes (their result.json's classes.texts); move them away or choose another --out"
         )
 
 

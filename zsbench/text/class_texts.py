@@ -37,6 +37,14 @@ def ensemble_groups(classes: list[ClassInfo]) -> list[tuple[str, ...]]:
     return [c.descriptions for c in classes]
 
 
+def embedded_texts(classes: list[ClassInfo], mode: str) -> list[str] | list[list[str]]:
+    """What an encoder that reads text embeds for these classes, as result.json records it
+    (``classes.texts``): one text per class, or each class's descriptions in ensemble mode."""
+    if mode == "ensemble":
+        return [list(g) for g in ensemble_groups(classes)]
+    return class_texts(classes, mode)
+
+
 def encode_with_mode(encode_texts, classes: list[ClassInfo], mode: str) -> np.ndarray:
     """Class embeddings from a text-list encoder, averaging per class in ensemble mode."""
     if mode != "ensemble":
