@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 # The published synthetic leaderboard (leaderboards/README.md): every method x 3 text encoders x
-# 12 random class splits, and the pretrained rows (about 2 h 6 min from empty on 2 cores, estimated in leaderboards/README.md). Resumable: run it again after a kill and
+# 12 random class splits, and the pretrained rows (about 2 h 32 min from empty on 2 cores, estimated in leaderboards/README.md). Resumable: run it again after a kill and
 # finished runs are kept.
 LEADERBOARD_RUNS ?= runs/leaderboard-synthetic
 LEADERBOARD_SWEEP ?=  # e.g. --workers 4 on a larger machine; 2 workers on 2 cores is slower than 1
