@@ -32,7 +32,7 @@ def tiny_run_args(tmp_path):
 # (With 1500 images, in 4 or 8 epochs, every unseen class of synthetic world version 2 stayed below
 # 0.7 AUROC.)
 MODEL_RUN = [
-    "--n-images", "3000", "--image-size", "64", "--epochs", "4", "--text-encoder", "minilm", "--quiet",
+    "--n-images", "3000", "--image-size", "64", "--epochs", "8", "--text-encoder", "minilm", "--quiet",
 ]
 
 

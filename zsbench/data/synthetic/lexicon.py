@@ -121,9 +121,9 @@ class ClassRecipe:
         return frozenset().union(*(PRIMITIVES[kind].says for kind, _ in self.primitives))
 
     @cached_property
-    def descriptions(self) -> tuple[str, ...]:
-        """One description per phrasing: the primitives' phrases in order, each with its lungs, then
-        the clinical context."""
+    def looks(self) -> tuple[str, ...]:
+        """What the class looks like, one per phrasing: the primitives' phrases in order, each with
+        its lungs."""
         out = []
         for variant in range(2):
             parts = []
@@ -131,8 +131,13 @@ class ClassRecipe:
                 primitive = PRIMITIVES[kind]
                 where = " in both lungs" if side == "both" and primitive.in_lung else ""
                 parts.append(primitive.phrases[variant] + where)
-            out.append(", with ".join(parts) + f"; {self.context[variant]}")
+            out.append(", with ".join(parts))
         return tuple(out)
+
+    @cached_property
+    def descriptions(self) -> tuple[str, ...]:
+        """One description per phrasing: its look, then the clinical context."""
+        return tuple(f"{look}; {context}" for look, context in zip(self.looks, self.context, strict=True))
 
 
 def _recipe(name: str, primitives: str, weight: float, context: tuple[str, str]) -> ClassRecipe:
