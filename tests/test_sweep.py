@@ -185,7 +185,6 @@ def test_runs_that_embedded_older_synthetic_descriptions_are_not_kept(tmp_path):
     plan = plan_sweep(tiny_grid(), out)
     first, second = (plan.run_path(r) for r in plan.runs)
     names = [r.name for r in RECIPES]
-    current_texts = [r.descriptions[0] for r in RECIPES]
 
     def result(texts, mode="description"):
         return json.dumps({"dataset": {"generator": GENERATOR, "world_version": WORLD_VERSION}, "metrics": {},
@@ -194,7 +193,7 @@ def test_runs_that_embedded_older_synthetic_descriptions_are_not_kept(tmp_path):
     for path in (first, second):
         path.mkdir(parents=True, exist_ok=True)
     (first / "result.json").write_text(result(None))  # attributes / random vectors: no text, never stale
-    older = [t.split("; ", 1)[1] for t in current_texts]  # what world version 3 first described
+    older = [r.looks[0] for r in RECIPES]  # what world version 3 first described: the look alone
     (second / "result.json").write_text(result(older))
     res = invoke("--resume", str(out))
     assert res.exit_code == 2 and len(res.stderr.splitlines()) == 1

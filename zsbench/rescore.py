@@ -68,13 +68,12 @@ def _synthetic_coverage(result: dict[str, Any]) -> dict[str, float] | None:
     """A run of the current synthetic world recorded before coverage was: computed from the
     world's attribute vectors (an older world's recipes differ, so those get none)."""
     from zsbench.data.coverage import attribute_coverage
-    from zsbench.data.synthetic.world import GENERATOR, MIN_IMAGES, WORLD_VERSION, SyntheticWorld
+    from zsbench.data.synthetic.world import GENERATOR, WORLD_VERSION, world_classes
 
     dataset = result.get("dataset") or {}
     if dataset.get("generator") != GENERATOR or dataset.get("world_version", 1) != WORLD_VERSION:
         return None
-    classes = SyntheticWorld(n_images=MIN_IMAGES).classes()  # static: no image is drawn
-    return attribute_coverage(classes, result["classes"]["seen"], result["classes"]["unseen"])
+    return attribute_coverage(world_classes(), result["classes"]["seen"], result["classes"]["unseen"])
 
 
 def recorded_coverage(result: dict[str, Any], run_dir: Path) -> dict[str, float] | None:

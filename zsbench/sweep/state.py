@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from zsbench.data.synthetic.world import GENERATOR, MIN_IMAGES, WORLD_VERSION, SyntheticWorld
+from zsbench.data.synthetic.world import GENERATOR, WORLD_VERSION, world_classes
 from zsbench.errors import UsageError
 from zsbench.metrics import SUH
 from zsbench.text.class_texts import embedded_texts
@@ -72,7 +72,7 @@ def stale_class_texts(result: dict[str, Any]) -> bool:
     recorded = classes.get("texts")
     if recorded is None:
         return False
-    by_name = {c.name: c for c in SyntheticWorld(n_images=MIN_IMAGES).classes()}  # static: no image drawn
+    by_name = {c.name: c for c in world_classes()}
     names = classes.get("all") or []
     if not all(isinstance(n, str) and n in by_name for n in names):
         return True

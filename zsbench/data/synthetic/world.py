@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
@@ -66,9 +67,7 @@ class SyntheticWorld(DatasetSource):
         self._findings: list[list[str]] = []
 
     def classes(self) -> list[ClassInfo]:
-        return [
-            ClassInfo(r.name, r.descriptions, tuple(attribute_vector(r.name))) for r in RECIPES
-        ]
+        return list(world_classes())
 
     def table(self) -> ImageTable:
         if self._table is None:
@@ -189,6 +188,13 @@ class SyntheticWorld(DatasetSource):
             "generator": GENERATOR,
             "world_version": WORLD_VERSION,
         }
+
+
+@cache
+def world_classes() -> tuple[ClassInfo, ...]:
+    """The 14 classes as text encoders see them (the same for every world size and seed): for code
+    that reads results, without building a world."""
+    return tuple(ClassInfo(r.name, r.descriptions, tuple(attribute_vector(r.name))) for r in RECIPES)
 
 
 class SyntheticOptions(OptionSet):
